@@ -1,0 +1,24 @@
+# The three commands of the contract. Each one installs what is missing first.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+
+.PHONY: deps build test bench demo clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@bash scripts/test.sh $(BUILD)
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+demo: build
+	@$(BUILD)/lethe demo
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,10 @@
+# Writes OUT: a C++ file mapping each schemas/*.json file name to its text.
+file(GLOB files ${DIR}/*.json)
+set(body "#include <map>\n#include <string>\nnamespace lethe {\nconst std::map<std::string, std::string>& EmbeddedSchemas() {\n  static const std::map<std::string, std::string> m = {\n")
+foreach(f ${files})
+  get_filename_component(n ${f} NAME)
+  file(READ ${f} text)
+  string(APPEND body "    {\"${n}\", R\"LETHESCHEMA(${text})LETHESCHEMA\"},\n")
+endforeach()
+string(APPEND body "  };\n  return m;\n}\n}  // namespace lethe\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,95 @@
+// The Store: where requests, their timelines, tasks and the audit log live.
+//
+// One interface, one SQLite implementation today (WAL, foreign keys,
+// versioned migrations); a PostgreSQL store can implement the same interface.
+// Every state change commits together with its event and audit entry, in one
+// transaction: there is never a status without the event that explains it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lethe/audit.h"
+#include "lethe/request.h"
+#include "lethe/status.h"
+
+namespace lethe {
+
+struct RequestFilter {
+  std::optional<RequestStatus> status;
+  std::optional<RequestType> type;
+  std::optional<Regulation> regulation;
+  std::optional<std::string> assignee;
+  std::optional<std::string> owner;  // self-service: only this subject's requests
+  bool overdue_only = false;         // due_at < now and not terminal
+  std::optional<Time> due_before;
+  std::string q;                     // matches id, email, user_id, note (substring)
+  int limit = 50;                    // 1..500
+  std::string cursor;                // opaque, from RequestPage::next_cursor
+  Time now{};
+};
+
+struct RequestPage {
+  std::vector<Request> items;        // sorted by due_at, then id
+  std::string next_cursor;           // empty on the last page
+};
+
+// A small keyed record for service state that is not a request: idempotency
+// keys, download tokens, verification codes, the notification outbox, the
+// restriction registry. `kind` names the table-like family.
+struct Record {
+  std::string kind;
+  std::string key;
+  nlohmann::json value = nlohmann::json::object();
+  std::optional<Time> due_at;        // outbox: when to send; tokens: when they expire
+  Time created_at{};
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens the store named by config's "store" object ({"sqlite": path} or
+  // {"postgres": dsn}); relative paths are resolved against base_dir.
+  // Runs migrations.
+  static Result<std::unique_ptr<Store>> Open(const nlohmann::json& store_config, const std::string& base_dir);
+
+  // --- requests: each write commits request + event + audit entry together.
+  virtual Status Insert(const Request& r, const Event& e, AuditEntry audit) = 0;
+  // r.version must equal the stored version (else kConflict: someone else changed it);
+  // the stored version becomes r.version + 1.
+  virtual Status Update(const Request& r, const Event& e, AuditEntry audit) = 0;
+  virtual Result<Request> Get(const std::string& id) = 0;
+  virtual Result<RequestPage> List(const RequestFilter& f) = 0;
+  virtual Result<std::vector<Event>> Events(const std::string& request_id) = 0;
+  // Requests whose status is one of `statuses`, oldest first (workers, scheduler).
+  virtual Result<std::vector<Request>> WithStatus(const std::vector<RequestStatus>& statuses, int limit) = 0;
+  // Counts by status, type, overdue: GET /v1/stats and /metrics.
+  virtual Result<nlohmann::json> Stats(Time now) = 0;
+
+  // --- tasks: unique by (request_id, connector, collection, action).
+  virtual Result<std::vector<Task>> Tasks(const std::string& request_id) = 0;
+  // Inserts or updates; sets t.id.
+  virtual Status SaveTask(Task& t) = 0;
+
+  // --- audit log.
+  virtual Status AppendAudit(AuditEntry e) = 0;
+  // request_id empty: the whole log, in seq order.
+  virtual Result<std::vector<AuditEntry>> Audit(const std::string& request_id = "") = 0;
+
+  // --- records.
+  // Inserts; returns false (and changes nothing) if (kind, key) exists. This is
+  // how "exactly once" is made: the first writer wins.
+  virtual Result<bool> PutRecordIfAbsent(const Record& r) = 0;
+  virtual Status PutRecord(const Record& r) = 0;  // insert or replace
+  virtual Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& key) = 0;
+  virtual Status DeleteRecord(const std::string& kind, const std::string& key) = 0;
+  // Records of a kind with due_at <= due (or all when due is nullopt), oldest due first.
+  virtual Result<std::vector<Record>> Records(const std::string& kind, std::optional<Time> due, int limit) = 0;
+};
+
+}  // namespace lethe

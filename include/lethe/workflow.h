@@ -1,0 +1,93 @@
+// The workflow core: the only place a request changes. CLI and HTTP call it;
+// it calls the Store, the DeadlineEngine and (through Worker) the Executor.
+// It knows nothing of HTTP or of connector types.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lethe/deadline.h"
+#include "lethe/executor.h"
+#include "lethe/request.h"
+#include "lethe/state_machine.h"
+#include "lethe/status.h"
+#include "lethe/store.h"
+
+namespace lethe {
+
+struct NewRequest {
+  RequestType type = RequestType::kAccess;
+  std::optional<Regulation> regulation;   // default_regulation when absent
+  std::string custom_sla;
+  std::string channel = "api";
+  Subject subject;
+  std::string owner;                      // JWT sub for self-service
+  bool verified = false;
+  std::optional<Time> received_at;        // back-dated inbox entries; now when absent
+  std::string note;
+  nlohmann::json params = nlohmann::json::object();
+  std::string external_id;
+  std::vector<std::string> status_callback_urls;
+};
+
+struct WorkflowPolicy {
+  Regulation default_regulation = Regulation::kGdpr;
+  std::set<RequestType> auto_approve;     // applied to verified self-service requests
+  Duration erasure_grace{0, 0, 7, 0};
+  std::string pseudonym_key;              // HMAC key for audit subject refs
+};
+
+class Workflow {
+ public:
+  // Called after every committed change, outside the transaction. The
+  // service layer uses it for notifications and status callbacks.
+  using Listener = std::function<void(const Request&, const Event&)>;
+
+  Workflow(Store& store, DeadlineEngine deadlines, WorkflowPolicy policy);
+
+  Result<Request> Submit(const NewRequest& in, const std::string& actor);
+  // Applies an operator or subject action. `args` carries action input:
+  // assign {"assignee"}, hold {"reason_kind": "identity"|"clarification"|"other"}.
+  // `reason` is required for deny and extend (kInvalid with field "/reason").
+  Result<Request> Act(const std::string& id, Action action, const std::string& actor,
+                      const std::string& reason, const nlohmann::json& args = nlohmann::json::object());
+  Result<Request> Get(const std::string& id) { return store_.Get(id); }
+
+  // Worker side: approved -> in_progress, in_progress -> completed|failed.
+  Result<Request> Start(const std::string& id);
+  Result<Request> Finish(const std::string& id, const Result<nlohmann::json>& outcome);
+
+  void AddListener(Listener l) { listeners_.push_back(std::move(l)); }
+  Store& store() { return store_; }
+  const DeadlineEngine& deadlines() const { return deadlines_; }
+  const WorkflowPolicy& policy() const { return policy_; }
+  // Audit pseudonym of a subject (email if present, else user_id).
+  std::string SubjectRef(const Subject& s) const;
+
+ private:
+  Result<Request> Commit(Request r, Event e, nlohmann::json audit_detail);
+  Store& store_;
+  DeadlineEngine deadlines_;
+  WorkflowPolicy policy_;
+  std::vector<Listener> listeners_;
+};
+
+// Runs due work: approved requests past their grace become in_progress and
+// are executed; in_progress requests left by a crashed worker are resumed.
+class Worker {
+ public:
+  Worker(Workflow& wf, Executor& ex) : wf_(wf), ex_(ex) {}
+  // Processes everything due now; returns how many requests finished.
+  Result<int> RunOnce();
+
+ private:
+  Workflow& wf_;
+  Executor& ex_;
+};
+
+}  // namespace lethe
