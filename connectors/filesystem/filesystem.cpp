@@ -1,0 +1,459 @@
+// The "filesystem" connector: a subject's files under a local directory.
+//
+//   {"name": "files", "type": "filesystem", "root": "files",
+//    "objects": [{"name": "uploads", "prefix": "{app.users.id}/", "categories": ["uploads"],
+//                 "purpose": "...", "portable": true, "erase": "delete", "retain": {...}}]}
+//
+// Each "objects" entry is one object collection whose link column is "prefix".
+// A prefix is matched as S3 matches one: a plain string prefix of the object
+// key (the path relative to root, '/'-separated). Because "42" would then also
+// match "420/...", a prefix template may not end with a placeholder; it must
+// end in "/" or another delimiter after the last placeholder.
+//
+// Identity values end up in file paths, so every resolved prefix and every key
+// is checked before it touches the filesystem: relative, no "." or ".."
+// components, no NUL or backslash, and its real location (symlinks resolved)
+// inside the canonical root. Files reached through symlinks that leave the
+// root are never listed, read or deleted.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "lethe/connector.h"
+#include "lethe/time.h"
+
+namespace lethe {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kChunk = 64 * 1024;
+
+// JSON pointer reference token (RFC 6901).
+std::string Token(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+bool IsIsoDuration(const std::string& s) { return ParseIsoDuration(s).ok(); }
+
+Status StringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out) {
+  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string()) return Status::Invalid("must be a string", pointer + "/" + std::to_string(i));
+    out->push_back(v[i].get<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retention* r) {
+  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest",
+                                              "archiving", "freedom_of_expression"};
+  if (!v.is_object()) return Status::Invalid("must be an object", pointer);
+  for (const auto& [k, val] : v.items()) {
+    std::string p = pointer + "/" + Token(k);
+    if (!val.is_string()) return Status::Invalid("must be a string", p);
+    std::string s = val.get<std::string>();
+    if (k == "basis") {
+      if (!bases.count(s)) {
+        return Status::Invalid("basis must be one of legal_obligation, legal_claims, public_interest, "
+                               "archiving, freedom_of_expression", p);
+      }
+      r->basis = s;
+    } else if (k == "note") {
+      r->note = s;
+    } else if (k == "period") {
+      if (!IsIsoDuration(s)) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
+      r->period = s;
+    } else if (k == "from") {
+      // Objects carry "key", "size" and "modified"; only the last is a date.
+      if (s != "modified") return Status::Invalid("objects can only be retained from \"modified\"", p);
+      r->from = s;
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
+  return Status::Ok();
+}
+
+// A collection name becomes a file name in exports (data/<connector>/<name>.json).
+bool IsPlainName(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Checks a relative object path or prefix: no leading '/', no NUL or
+// backslash, no empty, "." or ".." component. A trailing '/' is allowed (a
+// directory prefix); what follows the last '/' may be a partial name.
+Status CheckRelative(std::string_view s, const std::string& what) {
+  if (s.empty()) return Status::Invalid(what + " is empty");
+  if (s.front() == '/') return Status::Invalid(what + " must be relative to the root");
+  if (s.find('\0') != std::string_view::npos) return Status::Invalid(what + " contains a NUL byte");
+  if (s.find('\\') != std::string_view::npos) return Status::Invalid(what + " contains a backslash");
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t slash = s.find('/', start);
+    bool last = slash == std::string_view::npos;
+    std::string_view part = s.substr(start, last ? std::string_view::npos : slash - start);
+    if (part == "." || part == "..") return Status::Invalid(what + " contains a \".\" or \"..\" component");
+    if (part.empty() && !last) return Status::Invalid(what + " contains an empty component");
+    if (last) break;
+    start = slash + 1;
+  }
+  return Status::Ok();
+}
+
+// True when `p` (absolute, normalized) is `root` or inside it.
+bool IsUnder(const fs::path& p, const fs::path& root) {
+  auto [rit, pit] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
+  return rit == root.end() || (std::next(rit) == root.end() && rit->empty());
+}
+
+// Modification time of a file (following symlinks) as RFC 3339, or "" if unknown.
+std::string ModifiedTime(const fs::path& p) {
+  struct stat st;
+  if (::stat(p.c_str(), &st) != 0) return "";
+  return FormatRfc3339(FromUnix(static_cast<int64_t>(st.st_mtime)));
+}
+
+class FilesystemConnector : public Connector {
+ public:
+  FilesystemConnector(std::string name, fs::path root, std::vector<CollectionSpec> specs)
+      : name_(std::move(name)), root_(std::move(root)), specs_(std::move(specs)) {}
+
+  const std::string& name() const override { return name_; }
+  const std::vector<CollectionSpec>& collections() const override { return specs_; }
+
+  Status Connect() override {
+    std::error_code ec;
+    if (!fs::is_directory(root_, ec)) {
+      return Status::Unavailable("connector " + name_ + ": root is not a directory");
+    }
+    canonical_root_ = fs::canonical(root_, ec);
+    if (ec) return Status::Io("connector " + name_ + ": cannot resolve root: " + ec.message());
+    return Status::Ok();
+  }
+
+  Status Find(const CollectionSpec& c, const Match& m,
+              const std::function<Status(const Item&)>& sink) override {
+    LETHE_RETURN_IF_ERROR(EnsureRoot());
+    // A file matched by two prefixes (or two terms) is reported once.
+    std::set<std::string> seen;
+    for (const std::string& prefix : Prefixes(m)) {
+      LETHE_RETURN_IF_ERROR(CheckRelative(prefix, "prefix"));
+      // Walk only the directory the prefix names (everything up to its last
+      // '/'), then keep the keys that really start with the prefix.
+      size_t slash = prefix.rfind('/');
+      std::string dir = slash == std::string::npos ? "" : prefix.substr(0, slash);
+      fs::path start = dir.empty() ? root_ : root_ / dir;
+      std::error_code ec;
+      if (!fs::exists(fs::symlink_status(start, ec))) continue;
+      bool inside = false;
+      LETHE_RETURN_IF_ERROR(Inside(start, &inside));
+      if (!inside) return Status::Invalid("prefix leaves the root of connector " + name_ + " through a symlink");
+      if (!fs::is_directory(start, ec)) continue;
+
+      fs::recursive_directory_iterator it(start, fs::directory_options::none, ec), end;
+      if (ec) return Status::Io("connector " + name_ + ": cannot list a prefix: " + ec.message());
+      int64_t skipped = 0;
+      for (; it != end; it.increment(ec)) {
+        if (ec) return Status::Io("connector " + name_ + ": listing failed: " + ec.message());
+        const fs::directory_entry& e = *it;
+        // Lexical, so a symlink's own path is kept (fs::relative would resolve it).
+        std::string key = e.path().lexically_relative(root_).generic_string();
+        if (key.compare(0, prefix.size(), prefix) != 0) {
+          // A sibling such as "420" under prefix "42": nothing inside it can match.
+          if (e.is_directory(ec) && !e.is_symlink(ec)) it.disable_recursion_pending();
+          continue;
+        }
+        if (e.is_symlink(ec)) {
+          bool ok = false;
+          LETHE_RETURN_IF_ERROR(Inside(e.path(), &ok));
+          if (!ok) {
+            ++skipped;
+            continue;
+          }
+        }
+        if (!e.is_regular_file(ec)) continue;
+        if (!seen.insert(key).second) continue;
+        Item item;
+        item.key = key;
+        item.size = static_cast<int64_t>(e.file_size(ec));
+        if (ec) return Status::Io("connector " + name_ + ": cannot stat a file: " + ec.message());
+        item.fields = {{"key", key}, {"size", item.size}};
+        std::string modified = ModifiedTime(e.path());
+        if (!modified.empty()) item.fields["modified"] = modified;
+        LETHE_RETURN_IF_ERROR(sink(item));
+      }
+      if (skipped > 0) {
+        spdlog::warn("connector={} collection={} skipped={} event=symlinks_leaving_root", name_, c.name,
+                     skipped);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status ReadObject(const CollectionSpec& c, const Item& item,
+                    const std::function<Status(std::string_view)>& sink) override {
+    LETHE_RETURN_IF_ERROR(EnsureRoot());
+    LETHE_RETURN_IF_ERROR(CheckRelative(item.key, "object key"));
+    fs::path p = root_ / item.key;
+    bool inside = false;
+    LETHE_RETURN_IF_ERROR(Inside(p, &inside));
+    if (!inside) return Status::Invalid("object key leaves the root of connector " + name_);
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) return Status::NotFound("connector " + name_ + ": object is gone");
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return Status::NotFound("connector " + name_ + ": object is gone");
+    std::string buf(kChunk, '\0');
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      std::streamsize n = in.gcount();
+      if (n > 0) LETHE_RETURN_IF_ERROR(sink(std::string_view(buf.data(), static_cast<size_t>(n))));
+    }
+    if (in.bad()) return Status::Io("connector " + name_ + ": read failed");
+    return Status::Ok();
+  }
+
+  Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
+                        const EraseAction& a) override {
+    if (a.kind == EraseAction::Kind::kKeep) return int64_t{0};
+    if (a.kind != EraseAction::Kind::kDelete) {
+      return Status::Invalid("connector " + name_ + " can only delete or keep files");
+    }
+    LETHE_RETURN_IF_ERROR(EnsureRoot());
+    std::vector<std::string> prefixes = Prefixes(m);
+    for (const auto& p : prefixes) LETHE_RETURN_IF_ERROR(CheckRelative(p, "prefix"));
+
+    int64_t removed = 0;
+    std::set<std::string> dirs;  // parents to prune once empty
+    for (const std::string& key : keys) {
+      LETHE_RETURN_IF_ERROR(CheckRelative(key, "object key"));
+      if (key.back() == '/') return Status::Invalid("object key names a directory");
+      // Defense in depth: a key outside the subject's prefixes is never deleted.
+      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+            return key.compare(0, p.size(), p) == 0;
+          })) {
+        return Status::Invalid("object key is outside the subject's prefixes");
+      }
+      fs::path p = root_ / key;
+      // The parent must really be inside the root; the file itself may be a
+      // symlink, and remove() deletes the link, never its target.
+      bool inside = false;
+      LETHE_RETURN_IF_ERROR(Inside(p.parent_path(), &inside));
+      if (!inside) return Status::Invalid("object key leaves the root of connector " + name_);
+      std::error_code ec;
+      auto st = fs::symlink_status(p, ec);
+      if (!fs::exists(st)) continue;  // already gone: erasure is idempotent
+      if (fs::is_directory(st)) return Status::Invalid("object key names a directory");
+      if (!fs::remove(p, ec) && ec) {
+        return Status::Io("connector " + name_ + ": cannot delete a file: " + ec.message());
+      }
+      ++removed;
+      size_t slash = key.rfind('/');
+      if (slash != std::string::npos) dirs.insert(key.substr(0, slash));
+    }
+
+    // Remove directories left empty, deepest first, but only those inside a
+    // prefix (their path + "/" starts with it): "42/" removes "42" itself and
+    // what is below it; "uploads/42_" never removes "uploads".
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      std::string d = *it;
+      while (!d.empty()) {
+        std::string with_slash = d + "/";
+        bool in_prefix = std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+          return with_slash.compare(0, p.size(), p) == 0;
+        });
+        if (!in_prefix) break;
+        std::error_code ec;
+        fs::path dp = root_ / d;
+        if (fs::is_symlink(dp, ec) || !fs::is_directory(dp, ec) || !fs::is_empty(dp, ec)) break;
+        fs::remove(dp, ec);
+        if (ec) break;
+        size_t slash = d.rfind('/');
+        d = slash == std::string::npos ? "" : d.substr(0, slash);
+      }
+    }
+    return removed;
+  }
+
+ private:
+  Status EnsureRoot() {
+    if (!canonical_root_.empty()) return Status::Ok();
+    return Connect();
+  }
+
+  // The prefix values of the match (the link column is always "prefix").
+  static std::vector<std::string> Prefixes(const Match& m) {
+    std::vector<std::string> out;
+    for (const MatchTerm& t : m) {
+      if (t.column != "prefix") continue;
+      for (const auto& v : t.values) out.push_back(v);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  // Sets *inside to whether `p`, with every symlink resolved (a missing tail
+  // is resolved lexically), lies within the canonical root.
+  Status Inside(const fs::path& p, bool* inside) {
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(p, ec);
+    if (ec) return Status::Io("connector " + name_ + ": cannot resolve a path: " + ec.message());
+    *inside = IsUnder(real, canonical_root_);
+    return Status::Ok();
+  }
+
+  std::string name_;
+  fs::path root_;
+  fs::path canonical_root_;
+  std::vector<CollectionSpec> specs_;
+};
+
+// Checks a prefix template: a relative path with at least one placeholder
+// and not ending in one (see the top of the file).
+Status CheckPrefixTemplate(const std::string& t, const std::string& pointer) {
+  size_t open = t.find('{');
+  if (open == std::string::npos || t.find('}', open) == std::string::npos) {
+    return Status::Invalid("prefix must contain a placeholder such as \"{app.users.id}/\"; a fixed prefix would "
+                           "match every subject", pointer);
+  }
+  if (t.back() == '}') {
+    return Status::Invalid("prefix must not end with a placeholder (\"{x}\" would also match \"{x}0...\"); "
+                           "end it with \"/\" or another delimiter", pointer);
+  }
+  // The literal parts must already be a safe relative path: check the
+  // template with each placeholder replaced by a harmless name.
+  std::string probe;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '{') {
+      size_t close = t.find('}', i);
+      if (close == std::string::npos) return Status::Invalid("unclosed placeholder", pointer);
+      probe += "x";
+      i = close;
+    } else {
+      probe += t[i];
+    }
+  }
+  Status st = CheckRelative(probe, "prefix");
+  if (!st.ok()) return Status::Invalid(st.message(), pointer);
+  return Status::Ok();
+}
+
+Result<CollectionSpec> ParseObjects(const nlohmann::json& j, const std::string& connector,
+                                    const std::string& pointer, size_t index) {
+  if (!j.is_object()) return Status::Invalid("must be an object", pointer);
+  CollectionSpec c;
+  c.connector = connector;
+  c.pointer = pointer;
+  c.objects = true;
+  c.name = index == 0 ? "objects" : "objects_" + std::to_string(index);
+  bool has_prefix = false;
+  for (const auto& [k, v] : j.items()) {
+    std::string p = pointer + "/" + Token(k);
+    if (k == "name") {
+      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
+        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
+      }
+      c.name = v.get<std::string>();
+    } else if (k == "prefix") {
+      if (!v.is_string()) return Status::Invalid("must be a string", p);
+      LETHE_RETURN_IF_ERROR(CheckPrefixTemplate(v.get<std::string>(), p));
+      c.links.push_back({"prefix", v.get<std::string>(), p});
+      has_prefix = true;
+    } else if (k == "categories") {
+      LETHE_RETURN_IF_ERROR(StringList(v, p, &c.categories));
+    } else if (k == "purpose") {
+      if (!v.is_string()) return Status::Invalid("must be a string", p);
+      c.purpose = v.get<std::string>();
+    } else if (k == "portable") {
+      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
+      c.portable = v.get<bool>();
+    } else if (k == "erase") {
+      if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
+      else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
+      else return Status::Invalid("must be \"delete\" or \"keep\"", p);
+    } else if (k == "retain") {
+      Retention r;
+      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
+      c.retain = std::move(r);
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (!has_prefix) return Status::Invalid("objects need a \"prefix\"", pointer);
+  // Retained files are kept, whatever "erase" says.
+  if (c.retain) c.erase.kind = EraseAction::Kind::kKeep;
+  return c;
+}
+
+Result<std::unique_ptr<Connector>> MakeFilesystem(const nlohmann::json& config, const std::string& pointer,
+                                                  const ConnectorContext& ctx) {
+  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
+  std::string name, root;
+  const nlohmann::json* objects = nullptr;
+  for (const auto& [k, v] : config.items()) {
+    std::string p = pointer + "/" + Token(k);
+    if (k == "name") {
+      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
+        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
+      }
+      name = v.get<std::string>();
+    } else if (k == "type") {
+      if (v != "filesystem") return Status::Invalid("must be \"filesystem\"", p);
+    } else if (k == "root") {
+      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a directory path", p);
+      root = v.get<std::string>();
+      if (root.find('\0') != std::string::npos) return Status::Invalid("contains a NUL byte", p);
+    } else if (k == "objects") {
+      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
+      objects = &v;
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
+  if (root.empty()) return Status::Invalid("filesystem connector needs a \"root\"", pointer);
+  if (!objects) return Status::Invalid("filesystem connector needs \"objects\"", pointer);
+
+  std::vector<CollectionSpec> specs;
+  std::set<std::string> names;
+  for (size_t i = 0; i < objects->size(); ++i) {
+    std::string p = pointer + "/objects/" + std::to_string(i);
+    auto spec = ParseObjects((*objects)[i], name, p, i);
+    if (!spec.ok()) return spec.status();
+    if (!names.insert(spec->name).second) {
+      return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
+    }
+    specs.push_back(std::move(*spec));
+  }
+
+  fs::path root_path(root);
+  if (root_path.is_relative() && !ctx.base_dir.empty()) root_path = fs::path(ctx.base_dir) / root_path;
+  root_path = root_path.lexically_normal();
+  return std::unique_ptr<Connector>(
+      new FilesystemConnector(std::move(name), std::move(root_path), std::move(specs)));
+}
+
+}  // namespace
+
+LETHE_REGISTER_CONNECTOR("filesystem", MakeFilesystem)
+
+}  // namespace lethe
