@@ -1,0 +1,499 @@
+// The sqlite connector: tables in an SQLite file, including sqlite-vec `vec0`
+// virtual tables when the extension is listed in "extensions".
+//
+// Identity values only ever travel as bound parameters; table and column names
+// come from config and pass QuoteIdentifier before they reach SQL text.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "exec/util.h"
+#include "lethe/connector.h"
+
+namespace lethe {
+namespace {
+
+// Finalizes a statement on every path out of a scope.
+class Stmt {
+ public:
+  Stmt() = default;
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt** addr() { return &s_; }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// Keyed hash for "hash" masks, as an SQL function so a mask is one UPDATE:
+// lethe_mask_hash(key, value). Values already masked are returned unchanged,
+// which makes re-running an interrupted mask harmless.
+void MaskHashFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  std::string key(reinterpret_cast<const char*>(sqlite3_value_blob(argv[0])), sqlite3_value_bytes(argv[0]));
+  const unsigned char* t = sqlite3_value_text(argv[1]);
+  std::string value(reinterpret_cast<const char*>(t), sqlite3_value_bytes(argv[1]));
+  if (value.rfind(exec::kMaskHashPrefix, 0) == 0) {
+    sqlite3_result_value(ctx, argv[1]);
+    return;
+  }
+  std::string h = exec::MaskHash(key, value);
+  sqlite3_result_text(ctx, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
+}
+
+bool IsCanonicalInteger(const std::string& s) {
+  if (s.empty() || s.size() > 19) return false;
+  size_t i = (s[0] == '-') ? 1 : 0;
+  if (i == s.size()) return false;
+  if (s[i] == '0' && s.size() > i + 1) return false;
+  for (; i < s.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+struct TableInfo {
+  bool vec0 = false;
+  std::map<std::string, std::string> columns;  // name -> declared type (upper case)
+};
+
+class SqliteConnector : public Connector {
+ public:
+  SqliteConnector(std::string name, std::string path, std::vector<std::string> extensions,
+                  std::vector<CollectionSpec> collections, std::string pointer)
+      : name_(std::move(name)), path_(std::move(path)), extensions_(std::move(extensions)),
+        collections_(std::move(collections)), pointer_(std::move(pointer)) {}
+
+  ~SqliteConnector() override { sqlite3_close_v2(db_); }
+
+  const std::string& name() const override { return name_; }
+  const std::vector<CollectionSpec>& collections() const override { return collections_; }
+
+  Status Connect() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (db_ != nullptr) return Status::Ok();
+    // No SQLITE_OPEN_CREATE: a mistyped path must fail, not create an empty database.
+    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      return Status::Unavailable("sqlite connector " + name_ + ": cannot open " + path_ + ": " + msg);
+    }
+    sqlite3_busy_timeout(db_, 10000);
+    sqlite3_create_function(db_, "lethe_mask_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                            &MaskHashFn, nullptr, nullptr);
+    if (!extensions_.empty()) {
+      sqlite3_enable_load_extension(db_, 1);
+      for (size_t i = 0; i < extensions_.size(); ++i) {
+        char* err = nullptr;
+        if (sqlite3_load_extension(db_, extensions_[i].c_str(), nullptr, &err) != SQLITE_OK) {
+          std::string msg = err ? err : "unknown error";
+          sqlite3_free(err);
+          Status st = Status::Invalid("cannot load extension: " + msg, pointer_ + "/extensions/" + std::to_string(i));
+          sqlite3_close_v2(db_);
+          db_ = nullptr;
+          return st;
+        }
+      }
+      // Only config-listed extensions load; SQL text cannot load more.
+      sqlite3_enable_load_extension(db_, 0);
+    }
+    Status st = CheckSchema();
+    if (!st.ok()) {
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+    }
+    return st;
+  }
+
+  Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": Find before Connect");
+    Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
+    if (!table.ok()) return table.status();
+    const TableInfo& info = tables_[c.name];
+
+    std::string where;
+    std::vector<std::pair<const std::string*, bool>> binds;  // value, bind-as-integer
+    for (const auto& term : m) {
+      if (term.values.empty()) continue;
+      Result<std::string> col = QuoteIdentifier(term.column, c.pointer);
+      if (!col.ok()) return col.status();
+      bool int_col = IntegerColumn(info, term.column);
+      if (!where.empty()) where += " OR ";
+      where += *col + " IN (";
+      for (size_t i = 0; i < term.values.size(); ++i) {
+        where += i ? ",?" : "?";
+        binds.emplace_back(&term.values[i], int_col);
+      }
+      where += ")";
+    }
+    if (where.empty()) return Status::Ok();  // nothing to look for
+
+    std::string key_expr = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
+    std::string sql = "SELECT " + key_expr + " AS lethe_key__, * FROM " + *table + " WHERE " + where;
+    Stmt stmt;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
+      return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+    }
+    for (size_t i = 0; i < binds.size(); ++i) {
+      Bind(stmt.get(), static_cast<int>(i + 1), *binds[i].first, binds[i].second);
+    }
+    int ncol = sqlite3_column_count(stmt.get());
+    Item item;
+    while (true) {
+      int rc = sqlite3_step(stmt.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+      }
+      item.fields = nlohmann::json::object();
+      item.key = ColumnText(stmt.get(), 0);
+      for (int i = 1; i < ncol; ++i) {
+        item.fields[sqlite3_column_name(stmt.get(), i)] = ColumnJson(stmt.get(), i, info.vec0);
+      }
+      LETHE_RETURN_IF_ERROR(sink(item));
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
+                        const EraseAction& a) override {
+    if (a.kind == EraseAction::Kind::kKeep || keys.empty()) return int64_t{0};
+    std::string set;
+    std::vector<std::string> set_binds;  // bound before the keys
+    if (a.kind == EraseAction::Kind::kMask) {
+      for (const auto& [col, how] : a.mask) {
+        Result<std::string> q = QuoteIdentifier(col, c.pointer + "/erase/mask/" + exec::PointerToken(col));
+        if (!q.ok()) return q.status();
+        if (!set.empty()) set += ", ";
+        if (how == "null") {
+          set += *q + " = NULL";
+        } else if (how == "redact") {
+          set += *q + " = ?";
+          set_binds.emplace_back(exec::kRedacted);
+        } else if (how == "hash") {
+          set += *q + " = lethe_mask_hash(?, " + *q + ")";
+          set_binds.push_back(a.hash_key);
+        } else {
+          return Status::Invalid("unknown mask \"" + how + "\"", c.pointer + "/erase/mask/" + exec::PointerToken(col));
+        }
+      }
+    } else if (a.kind != EraseAction::Kind::kDelete) {
+      return Status::Invalid("sqlite collections support erase delete, keep or mask", c.pointer + "/erase");
+    }
+    return WriteByKeys(c, keys, set, set_binds, nullptr);
+  }
+
+  Result<int64_t> Update(const CollectionSpec& c, const std::vector<std::string>& keys,
+                         const nlohmann::json& values) override {
+    if (keys.empty()) return int64_t{0};
+    if (!values.is_object() || values.empty()) return Status::Invalid("nothing to update");
+    std::string set;
+    for (const auto& [col, v] : values.items()) {
+      Result<std::string> q = QuoteIdentifier(col, c.pointer);
+      if (!q.ok()) return q.status();
+      if (!set.empty()) set += ", ";
+      set += *q + " = ?";
+    }
+    return WriteByKeys(c, keys, set, {}, &values);
+  }
+
+ private:
+  // One transaction: DELETE (set empty) or UPDATE ... SET `set` for these keys.
+  // Binds `set_binds` then (json_values' values, in order) then the keys.
+  Result<int64_t> WriteByKeys(const CollectionSpec& c, const std::vector<std::string>& keys, const std::string& set,
+                              const std::vector<std::string>& set_binds, const nlohmann::json* json_values) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": write before Connect");
+    Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
+    if (!table.ok()) return table.status();
+    std::string key_col = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
+    bool int_key = c.primary_key.empty() || IntegerColumn(tables_[c.name], c.primary_key);
+
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Status::Io("sqlite connector " + name_ + ": begin: " + sqlite3_errmsg(db_));
+    }
+    int64_t changed = 0;
+    Status st;
+    // SQLite's default limit on bound parameters is 999 on old builds; stay under it.
+    constexpr size_t kChunk = 500;
+    for (size_t start = 0; start < keys.size() && st.ok(); start += kChunk) {
+      size_t n = std::min(kChunk, keys.size() - start);
+      std::string sql = set.empty() ? "DELETE FROM " + *table : "UPDATE " + *table + " SET " + set;
+      sql += " WHERE " + key_col + " IN (";
+      for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
+      sql += ")";
+      Stmt stmt;
+      if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
+        st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+        break;
+      }
+      int idx = 1;
+      for (const auto& b : set_binds) {
+        sqlite3_bind_text(stmt.get(), idx++, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+      }
+      if (json_values != nullptr) {
+        for (const auto& [col, v] : json_values->items()) BindJson(stmt.get(), idx++, v);
+      }
+      for (size_t i = 0; i < n; ++i) Bind(stmt.get(), idx++, keys[start + i], int_key);
+      if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+        st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+        break;
+      }
+      changed += sqlite3_changes(db_);
+    }
+    if (!st.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Status err = Status::Io("sqlite connector " + name_ + ": commit: " + sqlite3_errmsg(db_));
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return err;
+    }
+    return changed;
+  }
+
+  // Every configured table and column must exist: found at check time, not
+  // halfway through someone's erasure.
+  Status CheckSchema() {
+    for (const auto& c : collections_) {
+      TableInfo info;
+      Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
+      if (!table.ok()) return table.status();
+      {
+        Stmt stmt;
+        std::string sql = "PRAGMA table_info(" + *table + ")";
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
+          return Status::Invalid("cannot read table \"" + c.name + "\": " + sqlite3_errmsg(db_), c.pointer + "/name");
+        }
+        while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+          std::string col = ColumnText(stmt.get(), 1);
+          std::string type = ColumnText(stmt.get(), 2);
+          std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::toupper(ch); });
+          info.columns[col] = type;
+        }
+      }
+      if (info.columns.empty()) {
+        return Status::Invalid("no table \"" + c.name + "\" in " + path_, c.pointer + "/name");
+      }
+      {
+        Stmt stmt;
+        sqlite3_prepare_v2(db_, "SELECT sql FROM sqlite_master WHERE name = ?", -1, stmt.addr(), nullptr);
+        sqlite3_bind_text(stmt.get(), 1, c.name.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+          std::string sql = ColumnText(stmt.get(), 0);
+          std::transform(sql.begin(), sql.end(), sql.begin(), [](unsigned char ch) { return std::tolower(ch); });
+          info.vec0 = sql.find("using vec0") != std::string::npos;
+          if (info.vec0) AddVec0Types(sql, &info);
+        }
+      }
+      auto need = [&](const std::string& col, const std::string& pointer) -> Status {
+        if (col.empty() || info.columns.count(col)) return Status::Ok();
+        return Status::Invalid("no column \"" + col + "\" in table \"" + c.name + "\"", pointer);
+      };
+      LETHE_RETURN_IF_ERROR(need(c.primary_key, c.pointer + "/primary_key"));
+      for (const auto& l : c.links) LETHE_RETURN_IF_ERROR(need(l.column, l.pointer));
+      for (size_t i = 0; i < c.rectify.size(); ++i) {
+        LETHE_RETURN_IF_ERROR(need(c.rectify[i], c.pointer + "/rectify/" + std::to_string(i)));
+      }
+      for (size_t i = 0; i < c.omit.size(); ++i) {
+        LETHE_RETURN_IF_ERROR(need(c.omit[i], c.pointer + "/omit/" + std::to_string(i)));
+      }
+      for (const auto& [col, how] : c.erase.mask) {
+        LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/erase/mask/" + exec::PointerToken(col)));
+      }
+      if (c.restrict_set.is_object()) {
+        for (const auto& [col, v] : c.restrict_set.items()) {
+          LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/restrict/set/" + exec::PointerToken(col)));
+        }
+      }
+      if (c.retain) LETHE_RETURN_IF_ERROR(need(c.retain->from, c.pointer + "/retain/from"));
+      tables_[c.name] = std::move(info);
+    }
+    return Status::Ok();
+  }
+
+  // PRAGMA table_info shows no types for vec0 columns; read them from the
+  // declaration "vec0(user_id integer, embedding float[3], +note text)".
+  static void AddVec0Types(const std::string& lower_sql, TableInfo* info) {
+    size_t open = lower_sql.find('(', lower_sql.find("using vec0"));
+    size_t close = lower_sql.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close <= open) return;
+    std::string body = lower_sql.substr(open + 1, close - open - 1);
+    size_t start = 0;
+    while (start <= body.size()) {
+      size_t comma = body.find(',', start);
+      std::string decl = body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::vector<std::string> words;
+      std::string w;
+      for (char ch : decl + " ") {
+        if (std::isspace(static_cast<unsigned char>(ch))) {
+          if (!w.empty()) words.push_back(w);
+          w.clear();
+        } else {
+          w += ch;
+        }
+      }
+      if (words.size() >= 2) {
+        std::string col = words[0];
+        if (!col.empty() && col[0] == '+') col.erase(0, 1);
+        for (auto& [name, type] : info->columns) {
+          std::string lname = name;
+          std::transform(lname.begin(), lname.end(), lname.begin(), [](unsigned char ch) { return std::tolower(ch); });
+          if (lname == col && type.empty()) {
+            type = words[1];
+            std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::toupper(ch); });
+          }
+        }
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+
+  static bool IntegerColumn(const TableInfo& info, const std::string& col) {
+    auto it = info.columns.find(col);
+    return it != info.columns.end() && it->second.find("INT") != std::string::npos;
+  }
+
+  // Integer columns get integers when the value is one, so that "42" finds
+  // 42 whatever the column's affinity (vec0 rowids accept only integers).
+  static void Bind(sqlite3_stmt* s, int idx, const std::string& v, bool as_int) {
+    if (as_int && IsCanonicalInteger(v)) {
+      sqlite3_bind_int64(s, idx, std::stoll(v));
+    } else {
+      sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+  }
+
+  static void BindJson(sqlite3_stmt* s, int idx, const nlohmann::json& v) {
+    if (v.is_null()) sqlite3_bind_null(s, idx);
+    else if (v.is_boolean()) sqlite3_bind_int(s, idx, v.get<bool>() ? 1 : 0);
+    else if (v.is_number_integer()) sqlite3_bind_int64(s, idx, v.get<int64_t>());
+    else if (v.is_number()) sqlite3_bind_double(s, idx, v.get<double>());
+    else if (v.is_string()) {
+      const auto& str = v.get_ref<const std::string&>();
+      sqlite3_bind_text(s, idx, str.data(), static_cast<int>(str.size()), SQLITE_TRANSIENT);
+    } else {
+      std::string dumped = v.dump();
+      sqlite3_bind_text(s, idx, dumped.data(), static_cast<int>(dumped.size()), SQLITE_TRANSIENT);
+    }
+  }
+
+  static std::string ColumnText(sqlite3_stmt* s, int i) {
+    const unsigned char* t = sqlite3_column_text(s, i);
+    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s, i)) : std::string();
+  }
+
+  static nlohmann::json ColumnJson(sqlite3_stmt* s, int i, bool vec0) {
+    switch (sqlite3_column_type(s, i)) {
+      case SQLITE_INTEGER: return sqlite3_column_int64(s, i);
+      case SQLITE_FLOAT: {
+        double d = sqlite3_column_double(s, i);
+        return std::isfinite(d) ? nlohmann::json(d) : nlohmann::json(nullptr);
+      }
+      case SQLITE_TEXT: {
+        // Invalid UTF-8 would make the export unserializable; keep it as bytes.
+        std::string t = ColumnText(s, i);
+        return nlohmann::json(t);
+      }
+      case SQLITE_BLOB: {
+        const char* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+        int n = sqlite3_column_bytes(s, i);
+        if (vec0 && n % 4 == 0) {
+          // sqlite-vec stores float[N] vectors as N little-endian float32s.
+          nlohmann::json arr = nlohmann::json::array();
+          for (int k = 0; k < n; k += 4) {
+            float f;
+            std::memcpy(&f, p + k, 4);
+            arr.push_back(std::isfinite(f) ? nlohmann::json(static_cast<double>(f)) : nlohmann::json(nullptr));
+          }
+          return arr;
+        }
+        return nlohmann::json{{"base64", exec::Base64(std::string_view(p ? p : "", n))}};
+      }
+      default: return nullptr;
+    }
+  }
+
+  std::string name_, path_;
+  std::vector<std::string> extensions_;
+  std::vector<CollectionSpec> collections_;
+  std::string pointer_;
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  std::map<std::string, TableInfo> tables_;
+};
+
+Result<std::unique_ptr<Connector>> MakeSqliteConnector(const nlohmann::json& j, const std::string& pointer,
+                                                       const ConnectorContext& ctx) {
+  if (!j.is_object()) return Status::Invalid("a connector must be an object", pointer);
+  std::string name, path;
+  std::vector<std::string> extensions;
+  std::vector<CollectionSpec> collections;
+  const nlohmann::json* colls = nullptr;
+  auto resolve = [&](const std::string& p) {
+    std::filesystem::path fp(p);
+    return fp.is_absolute() || ctx.base_dir.empty() ? p : (std::filesystem::path(ctx.base_dir) / fp).string();
+  };
+  for (const auto& [k, v] : j.items()) {
+    std::string p = pointer + "/" + exec::PointerToken(k);
+    if (k == "name") {
+      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a non-empty string", p);
+      name = v.get<std::string>();
+    } else if (k == "type") {
+      if (v != "sqlite") return Status::Invalid("must be \"sqlite\"", p);
+    } else if (k == "path") {
+      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a file path", p);
+      path = resolve(v.get<std::string>());
+    } else if (k == "extensions") {
+      if (!v.is_array()) return Status::Invalid("must be an array of paths", p);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string() || v[i].get<std::string>().empty()) {
+          return Status::Invalid("must be a path", p + "/" + std::to_string(i));
+        }
+        extensions.push_back(resolve(v[i].get<std::string>()));
+      }
+    } else if (k == "collections") {
+      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
+      colls = &v;
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
+  if (path.empty()) return Status::Invalid("sqlite connector needs a \"path\"", pointer);
+  if (colls == nullptr) return Status::Invalid("connector needs \"collections\"", pointer);
+  std::set<std::string> seen;
+  for (size_t i = 0; i < colls->size(); ++i) {
+    std::string p = pointer + "/collections/" + std::to_string(i);
+    Result<CollectionSpec> c = ParseTableCollection((*colls)[i], name, p);
+    if (!c.ok()) return c.status();
+    if (!seen.insert(c->name).second) return Status::Invalid("duplicate collection \"" + c->name + "\"", p + "/name");
+    collections.push_back(std::move(*c));
+  }
+  return std::unique_ptr<Connector>(
+      new SqliteConnector(name, path, std::move(extensions), std::move(collections), pointer));
+}
+
+}  // namespace
+}  // namespace lethe
+
+LETHE_REGISTER_CONNECTOR("sqlite", ::lethe::MakeSqliteConnector)
