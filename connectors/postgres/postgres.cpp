@@ -1,0 +1,702 @@
+// The postgres connector: tables in a PostgreSQL database, through libpq.
+//
+//   {"name": "app", "type": "postgres", "dsn_env": "APP_DSN", "schema": "public",
+//    "collections": [ ...the same collection keys as sqlite (ParseTableCollection)... ]}
+//
+// Identity values only ever travel as bound parameters (`col = ANY($1)` with a
+// text array literal the server parses); table, schema and column names from
+// config pass QuoteIdentifier before they reach SQL text. Rows are streamed in
+// libpq's single-row mode, so a large table never sits in memory.
+//
+// Vector columns: pgvector's `vector` type arrives as text "[1,2,3]" and
+// float4[]/float8[] arrays as "{1,2,3}"; both are exported as JSON arrays of
+// numbers.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <optional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "exec/util.h"
+#include "lethe/connector.h"
+
+namespace lethe {
+namespace {
+
+constexpr size_t kBatch = 1000;  // keys per statement / transaction
+
+struct PGresultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, PGresultDeleter>;
+
+bool IsPlainName(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A column name read from the catalog (not from config) may hold any
+// character; it is quoted the SQL way, doubling embedded quotes.
+std::string QuoteCatalogName(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += "\"\"";
+    else out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// A one-dimensional PostgreSQL array literal of text elements, every element
+// quoted and escaped, so the server parses the values back exactly and
+// never as SQL. Values with a NUL byte cannot be sent to PostgreSQL at all.
+Result<std::string> TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& v = values[i];
+    if (v.find('\0') != std::string::npos) return Status::Invalid("value contains a NUL byte");
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+bool IsIntegerText(const std::string& s) {
+  if (s.empty() || s.size() > 20) return false;
+  size_t i = (s[0] == '-') ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+bool IsUuidText(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsTextType(const std::string& udt) {
+  return udt == "text" || udt == "varchar" || udt == "bpchar" || udt == "citext" || udt == "name";
+}
+bool IsIntType(const std::string& udt) { return udt == "int2" || udt == "int4" || udt == "int8"; }
+
+// Parses one number as PostgreSQL prints it ("1", "-2.5", "1e-05", "NaN").
+nlohmann::json NumberJson(const std::string& s) {
+  if (s.empty()) return nullptr;
+  char* end = nullptr;
+  if (IsIntegerText(s)) {
+    errno = 0;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && end && *end == '\0') return static_cast<int64_t>(v);
+  }
+  errno = 0;
+  double d = std::strtod(s.c_str(), &end);
+  if (end && *end == '\0' && std::isfinite(d)) return d;
+  return s;  // NaN, Infinity, or out of range: keep the exact text
+}
+
+// Parses a one-dimensional array as PostgreSQL prints it: "{a,\"b c\",NULL}"
+// (or pgvector's "[1,2,3]"). Returns nullopt for anything else (nested
+// arrays, explicit bounds), which the caller then exports as text.
+std::optional<nlohmann::json> ParseArray(const std::string& s, bool numeric) {
+  if (s.size() < 2) return std::nullopt;
+  char open = s.front(), close = s.back();
+  if (!((open == '{' && close == '}') || (open == '[' && close == ']'))) return std::nullopt;
+  nlohmann::json out = nlohmann::json::array();
+  size_t i = 1, end = s.size() - 1;
+  if (i == end) return out;
+  while (i <= end) {
+    std::string elem;
+    bool quoted = false;
+    if (i < end && s[i] == '"') {
+      quoted = true;
+      ++i;
+      while (i < end && s[i] != '"') {
+        if (s[i] == '\\' && i + 1 < end) ++i;
+        elem += s[i++];
+      }
+      if (i >= end) return std::nullopt;
+      ++i;  // closing quote
+    } else {
+      while (i < end && s[i] != ',') {
+        if (s[i] == '{' || s[i] == '"') return std::nullopt;
+        elem += s[i++];
+      }
+    }
+    // pgvector prints "[1,2,3]" without spaces; tolerate them anyway.
+    while (!quoted && !elem.empty() && elem.back() == ' ') elem.pop_back();
+    while (!quoted && !elem.empty() && elem.front() == ' ') elem.erase(elem.begin());
+    if (!quoted && elem == "NULL") out.push_back(nullptr);
+    else if (numeric && !quoted) out.push_back(NumberJson(elem));
+    else out.push_back(elem);
+    if (i == end) break;
+    if (s[i] != ',') return std::nullopt;
+    ++i;
+  }
+  return out;
+}
+
+// One column's value as JSON, by its type (information_schema udt_name).
+nlohmann::json ValueJson(const std::string& udt, const char* text) {
+  std::string s(text);
+  if (IsIntType(udt) || udt == "float4" || udt == "float8" || udt == "numeric" || udt == "oid") {
+    return NumberJson(s);
+  }
+  if (udt == "bool") return s == "t";
+  if (udt == "json" || udt == "jsonb") {
+    auto j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
+    return j.is_discarded() ? nlohmann::json(s) : j;
+  }
+  if (udt == "vector" || udt == "halfvec") {
+    auto a = ParseArray(s, /*numeric=*/true);
+    return a ? *a : nlohmann::json(s);
+  }
+  if (!udt.empty() && udt[0] == '_') {
+    std::string elem = udt.substr(1);
+    bool numeric = IsIntType(elem) || elem == "float4" || elem == "float8" || elem == "numeric";
+    auto a = ParseArray(s, numeric);
+    if (a) {
+      if (elem == "bool") {
+        for (auto& v : *a) {
+          if (v.is_string()) v = (v == "t");
+        }
+      }
+      return *a;
+    }
+  }
+  return s;
+}
+
+struct Column {
+  std::string udt;   // information_schema.columns.udt_name: int4, text, vector, _float4, ...
+  bool nullable = true;
+};
+
+struct Table {
+  std::string quoted;                    // "schema"."table"
+  std::map<std::string, Column> columns;
+  std::vector<std::string> order;        // columns in table order
+};
+
+class PostgresConnector : public Connector {
+ public:
+  PostgresConnector(std::string name, std::string dsn, std::string schema,
+                    std::vector<CollectionSpec> collections)
+      : name_(std::move(name)), dsn_(std::move(dsn)), schema_(std::move(schema)),
+        collections_(std::move(collections)) {}
+
+  ~PostgresConnector() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  const std::string& name() const override { return name_; }
+  const std::vector<CollectionSpec>& collections() const override { return collections_; }
+
+  Status Connect() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ConnectLocked();
+  }
+
+  Status Find(const CollectionSpec& c, const Match& m,
+              const std::function<Status(const Item&)>& sink) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    LETHE_RETURN_IF_ERROR(EnsureConnected());
+    const Table* t = nullptr;
+    LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+
+    std::set<std::string> omit(c.omit.begin(), c.omit.end());
+    std::string select;
+    std::vector<std::string> cols;
+    for (const auto& col : t->order) {
+      if (omit.count(col) && col != c.primary_key) continue;
+      if (!select.empty()) select += ", ";
+      select += QuoteCatalogName(col);
+      cols.push_back(col);
+    }
+    std::string where;
+    std::vector<std::string> params;
+    LETHE_RETURN_IF_ERROR(BuildWhere(c, *t, m, &where, &params));
+    if (where.empty()) return Status::Ok();  // no values: nothing can match
+    std::string sql = "SELECT " + select + " FROM " + t->quoted + " WHERE " + where;
+    if (!c.primary_key.empty()) {
+      auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
+      if (!pk.ok()) return pk.status();
+      sql += " ORDER BY " + *pk;
+    }
+
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                           nullptr, nullptr, 0)) {
+      return ConnError("query failed");
+    }
+    if (!PQsetSingleRowMode(conn_)) {
+      Drain();
+      return Status::Internal("connector " + name_ + ": cannot enter single-row mode");
+    }
+    Status result;
+    bool stopped = false;
+    while (PGresult* raw = PQgetResult(conn_)) {
+      PgResult r(raw);
+      if (stopped) continue;
+      ExecStatusType st = PQresultStatus(r.get());
+      if (st == PGRES_TUPLES_OK) continue;  // the end of the rows
+      if (st != PGRES_SINGLE_TUPLE) {
+        result = ResultError(r.get(), "query on " + c.name + " failed");
+        stopped = true;
+        continue;
+      }
+      Item item;
+      item.fields = nlohmann::json::object();
+      for (int f = 0; f < PQnfields(r.get()); ++f) {
+        const std::string& col = cols[static_cast<size_t>(f)];
+        bool null = PQgetisnull(r.get(), 0, f);
+        if (col == c.primary_key) item.key = null ? "" : PQgetvalue(r.get(), 0, f);
+        if (omit.count(col)) continue;
+        item.fields[col] = null ? nlohmann::json(nullptr) : ValueJson(t->columns.at(col).udt, PQgetvalue(r.get(), 0, f));
+      }
+      Status s = sink(item);
+      if (!s.ok()) {
+        // The rest is not wanted: ask the server to stop sending, then drain.
+        result = s;
+        stopped = true;
+        Cancel();
+      }
+    }
+    return result;
+  }
+
+  Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
+                        const EraseAction& a) override {
+    if (a.kind == EraseAction::Kind::kKeep) return int64_t{0};
+    if (a.kind != EraseAction::Kind::kDelete && a.kind != EraseAction::Kind::kMask) {
+      return Status::Invalid("connector " + name_ + " can delete, mask or keep rows, not drop or redact lines");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    LETHE_RETURN_IF_ERROR(EnsureConnected());
+    const Table* t = nullptr;
+    LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+    if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
+    auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
+    if (!pk.ok()) return pk.status();
+    const std::string& pk_udt = t->columns.at(c.primary_key).udt;
+
+    int64_t changed = 0;
+    for (size_t start = 0; start < keys.size(); start += kBatch) {
+      std::vector<std::string> batch = UsableValues(
+          pk_udt, std::vector<std::string>(keys.begin() + static_cast<long>(start),
+                                           keys.begin() + static_cast<long>(std::min(keys.size(), start + kBatch))));
+      if (batch.empty()) continue;
+      auto arr = TextArrayLiteral(batch);
+      if (!arr.ok()) return arr.status();
+      // One transaction per batch: a batch is applied whole or not at all.
+      LETHE_RETURN_IF_ERROR(Exec("BEGIN"));
+      auto n = a.kind == EraseAction::Kind::kDelete ? DeleteBatch(*t, *pk, *arr) : MaskBatch(c, *t, *pk, *arr, a);
+      if (!n.ok()) {
+        Exec("ROLLBACK");
+        return n.status();
+      }
+      Status s = Exec("COMMIT");
+      if (!s.ok()) return s;
+      changed += *n;
+    }
+    return changed;
+  }
+
+  Result<int64_t> Update(const CollectionSpec& c, const std::vector<std::string>& keys,
+                         const nlohmann::json& set) override {
+    if (!set.is_object() || set.empty()) return Status::Invalid("update needs an object of columns to set");
+    std::lock_guard<std::mutex> lock(mu_);
+    LETHE_RETURN_IF_ERROR(EnsureConnected());
+    const Table* t = nullptr;
+    LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+    if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
+    auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
+    if (!pk.ok()) return pk.status();
+
+    std::string assignments;
+    std::vector<std::string> params;
+    std::vector<bool> nulls;
+    for (const auto& [col, v] : set.items()) {
+      auto q = QuoteIdentifier(col, c.pointer);
+      if (!q.ok()) return q.status();
+      if (!t->columns.count(col)) return Status::Invalid("collection " + c.name + " has no column \"" + col + "\"");
+      if (!assignments.empty()) assignments += ", ";
+      params.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
+      nulls.push_back(v.is_null());
+      if (params.back().find('\0') != std::string::npos) return Status::Invalid("value contains a NUL byte");
+      assignments += *q + " = $" + std::to_string(params.size());
+    }
+    const std::string& pk_udt = t->columns.at(c.primary_key).udt;
+    int64_t changed = 0;
+    for (size_t start = 0; start < keys.size(); start += kBatch) {
+      std::vector<std::string> batch = UsableValues(
+          pk_udt, std::vector<std::string>(keys.begin() + static_cast<long>(start),
+                                           keys.begin() + static_cast<long>(std::min(keys.size(), start + kBatch))));
+      if (batch.empty()) continue;
+      auto arr = TextArrayLiteral(batch);
+      if (!arr.ok()) return arr.status();
+      std::vector<const char*> values;
+      for (size_t i = 0; i < params.size(); ++i) values.push_back(nulls[i] ? nullptr : params[i].c_str());
+      values.push_back(arr->c_str());
+      std::string sql = "UPDATE " + t->quoted + " SET " + assignments + " WHERE " + *pk + " = ANY($" +
+                        std::to_string(values.size()) + ")";
+      PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                              nullptr, nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "update of " + c.name + " failed");
+      changed += std::atoll(PQcmdTuples(r.get()));
+    }
+    return changed;
+  }
+
+ private:
+  Status EnsureConnected() {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK && !tables_.empty()) return Status::Ok();
+    if (conn_ && PQstatus(conn_) != CONNECTION_OK) PQreset(conn_);
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK && !tables_.empty()) return Status::Ok();
+    return ConnectLocked();
+  }
+
+  Status ConnectLocked() {
+    if (conn_) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+    }
+    tables_.clear();
+    conn_ = PQconnectdb(dsn_.c_str());
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+      // libpq's message names host and port, never the password.
+      std::string msg = conn_ ? OneLine(PQerrorMessage(conn_)) : "out of memory";
+      if (conn_) PQfinish(conn_);
+      conn_ = nullptr;
+      return Status::Unavailable("connector " + name_ + ": cannot connect: " + msg);
+    }
+    // Server notices go to the debug log, not to stderr.
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char* msg) { spdlog::debug("connector=postgres notice={}", OneLine(msg)); }, nullptr);
+    PgResult r(PQexec(conn_, "SET application_name = 'lethe'"));
+    std::map<std::string, Table> tables;
+    for (const CollectionSpec& c : collections_) {
+      LETHE_RETURN_IF_ERROR(LoadTable(c, &tables[c.name]));
+    }
+    tables_ = std::move(tables);
+    return Status::Ok();
+  }
+
+  // Reads the table's columns from information_schema and checks that every
+  // column the collection names exists (and that masks fit the column type).
+  Status LoadTable(const CollectionSpec& c, Table* t) {
+    auto qs = QuoteIdentifier(schema_, "");
+    auto qt = QuoteIdentifier(c.name, c.pointer + "/name");
+    if (!qs.ok()) return qs.status();
+    if (!qt.ok()) return qt.status();
+    t->quoted = *qs + "." + *qt;
+    const char* params[2] = {schema_.c_str(), c.name.c_str()};
+    PgResult r(PQexecParams(conn_,
+                            "SELECT column_name, udt_name, is_nullable FROM information_schema.columns "
+                            "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                            2, nullptr, params, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return ResultError(r.get(), "cannot read the columns of " + c.name);
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      std::string col = PQgetvalue(r.get(), i, 0);
+      t->columns[col] = Column{PQgetvalue(r.get(), i, 1), std::string(PQgetvalue(r.get(), i, 2)) == "YES"};
+      t->order.push_back(col);
+    }
+    if (t->columns.empty()) {
+      return Status::Invalid("table \"" + schema_ + "." + c.name + "\" does not exist in connector " + name_,
+                             c.pointer + "/name");
+    }
+    auto need = [&](const std::string& col, const std::string& pointer) -> Status {
+      if (t->columns.count(col)) return Status::Ok();
+      return Status::Invalid("table \"" + c.name + "\" has no column \"" + col + "\"", pointer);
+    };
+    if (!c.primary_key.empty()) LETHE_RETURN_IF_ERROR(need(c.primary_key, c.pointer + "/primary_key"));
+    for (const auto& l : c.links) LETHE_RETURN_IF_ERROR(need(l.column, l.pointer));
+    for (const auto& [col, how] : c.erase.mask) {
+      std::string p = c.pointer + "/erase/mask/" + exec::PointerToken(col);
+      LETHE_RETURN_IF_ERROR(need(col, p));
+      const Column& info = t->columns[col];
+      if ((how == "redact" || how == "hash") && !IsTextType(info.udt)) {
+        return Status::Invalid("mask \"" + how + "\" needs a text column; \"" + col + "\" is " + info.udt, p);
+      }
+      if (how == "null" && !info.nullable) {
+        return Status::Invalid("mask \"null\" on column \"" + col + "\", which is NOT NULL", p);
+      }
+    }
+    for (size_t i = 0; i < c.rectify.size(); ++i) {
+      LETHE_RETURN_IF_ERROR(need(c.rectify[i], c.pointer + "/rectify/" + std::to_string(i)));
+    }
+    for (size_t i = 0; i < c.omit.size(); ++i) {
+      LETHE_RETURN_IF_ERROR(need(c.omit[i], c.pointer + "/omit/" + std::to_string(i)));
+    }
+    if (c.restrict_set.is_object()) {
+      for (const auto& [col, v] : c.restrict_set.items()) {
+        LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/restrict/set/" + exec::PointerToken(col)));
+      }
+    }
+    if (c.retain && !c.retain->from.empty()) LETHE_RETURN_IF_ERROR(need(c.retain->from, c.pointer + "/retain/from"));
+    if (c.primary_key.empty() && c.erase.kind != EraseAction::Kind::kKeep) {
+      return Status::Invalid("collection \"" + c.name + "\" needs a primary_key to be erased", c.pointer);
+    }
+    return Status::Ok();
+  }
+
+  Status TableOf(const CollectionSpec& c, const Table** t) {
+    auto it = tables_.find(c.name);
+    if (it == tables_.end()) return Status::Invalid("connector " + name_ + " has no collection " + c.name);
+    *t = &it->second;
+    return Status::Ok();
+  }
+
+  // Values that could equal something in a column of this type. A value that
+  // cannot (an email against an integer column) is left out rather than
+  // sent, where the server would fail the whole statement parsing it.
+  static std::vector<std::string> UsableValues(const std::string& udt, const std::vector<std::string>& values) {
+    std::vector<std::string> out;
+    for (const auto& v : values) {
+      if (IsIntType(udt) && !IsIntegerText(v)) continue;
+      if (udt == "uuid" && !IsUuidText(v)) continue;
+      out.push_back(v);
+    }
+    return out;
+  }
+
+  // "col1 = ANY($1) OR col2 = ANY($2)" over the match terms; columns must be
+  // links of the collection. Empty when no term has a usable value.
+  Status BuildWhere(const CollectionSpec& c, const Table& t, const Match& m, std::string* where,
+                    std::vector<std::string>* params) {
+    for (const MatchTerm& term : m) {
+      bool linked = std::any_of(c.links.begin(), c.links.end(),
+                                [&](const CollectionSpec::Link& l) { return l.column == term.column; });
+      if (!linked) return Status::Invalid("collection " + c.name + " is not linked through column " + term.column);
+      auto q = QuoteIdentifier(term.column, c.pointer);
+      if (!q.ok()) return q.status();
+      const std::string& udt = t.columns.at(term.column).udt;
+      std::vector<std::string> values = UsableValues(udt, term.values);
+      if (values.empty()) continue;
+      auto arr = TextArrayLiteral(values);
+      if (!arr.ok()) return arr.status();
+      params->push_back(std::move(*arr));
+      std::string p = "$" + std::to_string(params->size());
+      if (!where->empty()) *where += " OR ";
+      // Types the server can compare directly keep their indexes usable; any
+      // other type is compared as text.
+      if (IsTextType(udt) || IsIntType(udt) || udt == "uuid") {
+        *where += *q + " = ANY(" + p + ")";
+      } else {
+        *where += *q + "::text = ANY(" + p + "::text[])";
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> DeleteBatch(const Table& t, const std::string& pk, const std::string& arr) {
+    std::string sql = "DELETE FROM " + t.quoted + " WHERE " + pk + " = ANY($1)";
+    const char* values[1] = {arr.c_str()};
+    PgResult r(PQexecParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "delete failed");
+    return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
+  }
+
+  // Masks: "null" and "redact" are one UPDATE; "hash" needs each row's value
+  // (HMAC-SHA256 with the request's key, computed here), so those rows are
+  // read FOR UPDATE and written one by one inside the batch's transaction.
+  // Values already hashed are left alone, so a resumed erasure is harmless.
+  Result<int64_t> MaskBatch(const CollectionSpec& c, const Table& t, const std::string& pk, const std::string& arr,
+                            const EraseAction& a) {
+    std::string fixed;
+    std::vector<std::string> hashed;
+    for (const auto& [col, how] : a.mask) {
+      auto q = QuoteIdentifier(col, c.pointer + "/erase/mask");
+      if (!q.ok()) return q.status();
+      if (!t.columns.count(col)) return Status::Invalid("table " + c.name + " has no column \"" + col + "\"");
+      if (how == "null") {
+        fixed += (fixed.empty() ? "" : ", ") + *q + " = NULL";
+      } else if (how == "redact") {
+        fixed += (fixed.empty() ? "" : ", ") + *q + " = '" + std::string(exec::kRedacted) + "'";
+      } else if (how == "hash") {
+        hashed.push_back(col);
+      } else {
+        return Status::Invalid("unknown mask \"" + how + "\"");
+      }
+    }
+    if (!hashed.empty() && a.hash_key.empty()) return Status::Internal("hash mask without a hash key");
+
+    const char* values[1] = {arr.c_str()};
+    int64_t changed = 0;
+    if (!fixed.empty()) {
+      std::string sql = "UPDATE " + t.quoted + " SET " + fixed + " WHERE " + pk + " = ANY($1)";
+      PgResult r(PQexecParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "mask of " + c.name + " failed");
+      changed = std::atoll(PQcmdTuples(r.get()));
+    }
+    if (hashed.empty()) return changed;
+
+    std::string cols = pk + "::text";
+    for (const auto& h : hashed) cols += ", " + QuoteCatalogName(h);
+    std::string sql = "SELECT " + cols + " FROM " + t.quoted + " WHERE " + pk + " = ANY($1) FOR UPDATE";
+    PgResult rows(PQexecParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0));
+    if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK) return ResultError(rows.get(), "mask of " + c.name + " failed");
+    int64_t hashed_rows = 0;
+    for (int i = 0; i < PQntuples(rows.get()); ++i) {
+      std::string assignments;
+      std::vector<std::string> params;
+      for (size_t h = 0; h < hashed.size(); ++h) {
+        int f = static_cast<int>(h) + 1;
+        if (PQgetisnull(rows.get(), i, f)) continue;
+        std::string v = PQgetvalue(rows.get(), i, f);
+        if (v.rfind(exec::kMaskHashPrefix, 0) == 0) continue;  // already masked
+        params.push_back(exec::MaskHash(a.hash_key, v));
+        assignments += (assignments.empty() ? "" : ", ") + QuoteCatalogName(hashed[h]) + " = $" +
+                       std::to_string(params.size());
+      }
+      if (params.empty()) continue;
+      params.push_back(PQgetvalue(rows.get(), i, 0));
+      std::string upd = "UPDATE " + t.quoted + " SET " + assignments + " WHERE " + pk + " = $" +
+                        std::to_string(params.size());
+      std::vector<const char*> pv;
+      for (const auto& p : params) pv.push_back(p.c_str());
+      PgResult r(PQexecParams(conn_, upd.c_str(), static_cast<int>(pv.size()), nullptr, pv.data(), nullptr, nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "mask of " + c.name + " failed");
+      ++hashed_rows;
+    }
+    // A row touched by both kinds of mask counts once.
+    return std::max(changed, hashed_rows);
+  }
+
+  Status Exec(const char* sql) {
+    PgResult r(PQexec(conn_, sql));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), std::string(sql) + " failed");
+    return Status::Ok();
+  }
+
+  void Cancel() {
+    if (PGcancel* cancel = PQgetCancel(conn_)) {
+      char err[256];
+      PQcancel(cancel, err, sizeof err);
+      PQfreeCancel(cancel);
+    }
+  }
+
+  void Drain() {
+    while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  }
+
+  static std::string OneLine(const char* msg) {
+    std::string s = msg ? msg : "";
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    std::replace(s.begin(), s.end(), '\n', ' ');
+    return s;
+  }
+
+  Status ConnError(const std::string& what) {
+    std::string msg = OneLine(PQerrorMessage(conn_));
+    Status s = PQstatus(conn_) == CONNECTION_OK ? Status::Io("connector " + name_ + ": " + what + ": " + msg)
+                                                : Status::Unavailable("connector " + name_ + ": " + what + ": " + msg);
+    return s;
+  }
+
+  // The server's message names the failing statement's problem (a type, a
+  // constraint), not the parameter values, so it is safe to pass on.
+  Status ResultError(const PGresult* r, const std::string& what) {
+    if (PQstatus(conn_) != CONNECTION_OK) return ConnError(what);
+    return Status::Io("connector " + name_ + ": " + what + ": " + OneLine(PQresultErrorMessage(r)));
+  }
+
+  std::mutex mu_;  // one libpq connection, used by one call at a time
+  std::string name_;
+  std::string dsn_;
+  std::string schema_;
+  std::vector<CollectionSpec> collections_;
+  PGconn* conn_ = nullptr;
+  std::map<std::string, Table> tables_;  // by collection name, filled by Connect
+};
+
+Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, const std::string& pointer,
+                                                const ConnectorContext& ctx) {
+  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
+  std::string name, dsn, schema = "public";
+  bool has_dsn = false;
+  const nlohmann::json* collections = nullptr;
+  for (const auto& [k, v] : config.items()) {
+    std::string p = pointer + "/" + exec::PointerToken(k);
+    if (k == "name") {
+      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
+        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
+      }
+      name = v.get<std::string>();
+    } else if (k == "type") {
+      if (v != "postgres") return Status::Invalid("must be \"postgres\"", p);
+    } else if (k == "dsn") {
+      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a connection string", p);
+      if (has_dsn) return Status::Invalid("give \"dsn\" or \"dsn_env\", not both", p);
+      dsn = v.get<std::string>();
+      has_dsn = true;
+    } else if (k == "dsn_env") {
+      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must name an environment variable", p);
+      if (has_dsn) return Status::Invalid("give \"dsn\" or \"dsn_env\", not both", p);
+      std::string var = v.get<std::string>();
+      std::optional<std::string> value = ctx.env ? ctx.env(var) : std::nullopt;
+      if (!value || value->empty()) return Status::Invalid("environment variable " + var + " is not set", p);
+      dsn = *value;
+      has_dsn = true;
+    } else if (k == "schema") {
+      if (!v.is_string() || !QuoteIdentifier(v.get<std::string>(), p).ok()) {
+        return Status::Invalid("must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", p);
+      }
+      schema = v.get<std::string>();
+    } else if (k == "collections") {
+      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
+      collections = &v;
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
+  if (!has_dsn) return Status::Invalid("postgres connector needs \"dsn\" or \"dsn_env\"", pointer);
+  if (!collections) return Status::Invalid("postgres connector needs \"collections\"", pointer);
+
+  std::vector<CollectionSpec> specs;
+  std::set<std::string> names;
+  for (size_t i = 0; i < collections->size(); ++i) {
+    std::string p = pointer + "/collections/" + std::to_string(i);
+    auto spec = ParseTableCollection((*collections)[i], name, p);
+    if (!spec.ok()) return spec.status();
+    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection \"" + spec->name + "\"", p);
+    specs.push_back(std::move(*spec));
+  }
+  return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(dsn), std::move(schema),
+                                                          std::move(specs)));
+}
+
+}  // namespace
+
+LETHE_REGISTER_CONNECTOR("postgres", MakePostgres)
+
+}  // namespace lethe
