@@ -23,7 +23,7 @@ WORLD="$DATA/world"
 export LETHE_AUDIT_KEY=bench-pseudonym-key  # not a secret: a throwaway store
 
 [[ -x "$LETHE" ]] || { echo "bench: $LETHE not built" >&2; exit 2; }
-for tool in sqlite3 zip unzip jq; do
+for tool in sqlite3 zip unzip bc; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
 done
 TIME=/usr/bin/time
@@ -85,6 +85,12 @@ measure() {
   printf '   %-16s %8.2f s  %8.1f MB peak RSS\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
 }
 
+# Reads JSON on stdin, prints the value at a JSON path (sqlite3, so no jq needed).
+json_get() {
+  cat > "$DATA/json.tmp"
+  sqlite3 :memory: "SELECT json_extract(CAST(readfile('$DATA/json.tmp') AS TEXT), '$1')"
+}
+
 # Submits an approved request for the subject; prints its id.
 submit() {
   local dir=$1 type=$2
@@ -111,7 +117,7 @@ echo "== export: one subject, $SUBJECT_ROWS rows + $SUBJECT_FILES files"
 fresh "$DATA/export"
 ID=$(submit "$DATA/export" access)
 measure lethe_export bash -c "cd '$DATA/export' && '$LETHE' run --once --config lethe.json"
-ZIP=$(cd "$DATA/export" && "$LETHE" request show --config lethe.json --json "$ID" | jq -r '.result.export_path // empty')
+ZIP=$(cd "$DATA/export" && "$LETHE" request show --config lethe.json --json "$ID" | json_get '$.result.export_path')
 [[ -n "$ZIP" ]] || { echo "bench: lethe produced no export" >&2; exit 1; }
 [[ "$ZIP" = /* ]] || ZIP="$DATA/export/$ZIP"
 
@@ -133,7 +139,10 @@ rm -f "$DATA/baseline-export.zip"
 measure base_export bash "$DATA/baseline_export.sh"
 
 # Both packages must hold the same records and files.
-records() { unzip -p "$1" "data/app/$2.json" | jq length; }
+records() {
+  unzip -p "$1" "data/app/$2.json" > "$DATA/records.tmp"
+  sqlite3 :memory: "SELECT json_array_length(CAST(readfile('$DATA/records.tmp') AS TEXT))"
+}
 for t in users applications drafts events; do
   l=$(records "$ZIP" "$t"); b=$(records "$DATA/baseline-export.zip" "$t")
   [[ "$l" == "$b" ]] || { echo "bench: export $t: lethe $l records, baseline $b" >&2; exit 1; }
@@ -167,7 +176,7 @@ rm -rf "$DATA/erase-base/files/1"
 EOF
 measure base_erase bash "$DATA/baseline_erase.sh"
 
-status=$(cd "$DATA/erase-lethe" && "$LETHE" request show --config lethe.json --json "$ID" | jq -r .status)
+status=$(cd "$DATA/erase-lethe" && "$LETHE" request show --config lethe.json --json "$ID" | json_get '$.status')
 [[ "$status" == completed ]] || { echo "bench: lethe erasure ended $status" >&2; exit 1; }
 for side in erase-lethe erase-base; do
   left=$(count_subject_rows "$DATA/$side/app.db")
