@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -270,14 +271,18 @@ class FilesystemConnector : public Connector {
       if (slash != std::string::npos) dirs.insert(key.substr(0, slash));
     }
 
-    // Remove directories left empty, deepest first, but only those inside a
-    // prefix (their path + "/" starts with it): "42/" removes "42" itself and
-    // what is below it; "uploads/42_" never removes "uploads".
+    // Remove directories left empty, deepest first, but only the subject's:
+    // those at or below the component holding the template's last
+    // placeholder ("{id}/" removes "42" and below; "uploads/{id}_" removes
+    // "uploads/42_x" but never "uploads"), and, when the prefixes are known,
+    // inside one of them (their path + "/" starts with it).
+    size_t min_depth = SubjectDepth(c);
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
       std::string d = *it;
       while (!d.empty()) {
+        if (static_cast<size_t>(std::count(d.begin(), d.end(), '/')) + 1 < min_depth) break;
         std::string with_slash = d + "/";
-        bool in_prefix = std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+        bool in_prefix = prefixes.empty() || std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
           return with_slash.compare(0, p.size(), p) == 0;
         });
         if (!in_prefix) break;
@@ -297,6 +302,21 @@ class FilesystemConnector : public Connector {
   Status EnsureRoot() {
     if (!canonical_root_.empty()) return Status::Ok();
     return Connect();
+  }
+
+  // Number of path components up to and including the one that holds the
+  // last placeholder of the collection's prefix template: directories with
+  // fewer components are shared by subjects and never pruned.
+  static size_t SubjectDepth(const CollectionSpec& c) {
+    size_t depth = std::numeric_limits<size_t>::max();  // no template: prune nothing
+    for (const auto& link : c.links) {
+      if (link.column != "prefix") continue;
+      size_t last = link.value_template.rfind('{');
+      if (last == std::string::npos) continue;
+      std::string_view head(link.value_template.data(), last);
+      depth = static_cast<size_t>(std::count(head.begin(), head.end(), '/')) + 1;
+    }
+    return depth;
   }
 
   // The prefix values of the match (the link column is always "prefix").

@@ -342,3 +342,23 @@ TEST_CASE("filesystem connect fails on a missing root", "[filesystem]") {
   REQUIRE(c.ok());
   CHECK((*c)->Connect().code() == lethe::Code::kUnavailable);
 }
+
+TEST_CASE("filesystem erase by keys alone prunes only the subject's directories", "[filesystem]") {
+  // The executor erases keyed collections with keys and an empty match.
+  World w;
+  const auto& c = w.conn->collections()[0];
+  auto r = w.conn->Erase(c, {}, {"42/cv.pdf", "42/photos/a.jpg"}, c.erase);
+  REQUIRE(r.ok());
+  CHECK(*r == 2);
+  CHECK_FALSE(fs::exists(w.root / "42"));
+  CHECK(fs::exists(w.root / "420/cv.pdf"));
+
+  World u("uploads/{app.users.id}_");
+  const auto& cu = u.conn->collections()[0];
+  fs::remove(u.root / "uploads/420_c.pdf");  // so that "uploads" would be empty afterwards
+  r = u.conn->Erase(cu, {}, {"uploads/42_a.pdf", "uploads/42_more/b.pdf"}, cu.erase);
+  REQUIRE(r.ok());
+  CHECK(*r == 2);
+  CHECK_FALSE(fs::exists(u.root / "uploads/42_more"));
+  CHECK(fs::is_directory(u.root / "uploads"));  // shared by all subjects: kept even when empty
+}
