@@ -39,8 +39,8 @@ Status CheckVerificationCode(Store& store, const std::string& request_id, const 
 // chars), stores sha256(token) -> {request_id} (record "download_token",
 // due_at = now + config.link_ttl) and queues a mail with
 // <public_url>/v1/downloads/<token> to the subject. Returns the token (the
-// caller must not log it). kInvalid if the subject has no email (the token is
-// still stored and returned: self-service can show it).
+// caller must not log it). A subject without email gets no mail, but the
+// token is still stored and returned (self-service can show it).
 Result<std::string> IssueDownloadLink(Store& store, const Config& config, const Request& r, Time now);
 
 // The request a token opens. kNotFound for unknown, malformed or expired tokens

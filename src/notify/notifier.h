@@ -7,7 +7,7 @@
 //
 // Config it reads (Config.notify and Config.recipients):
 //   "notify": {"smtp": {"url": "smtp://127.0.0.1:1025", "from": "privacy@example.com",
-//                       "user"?: "...", "password_env"?: "SMTP_PASSWORD"},
+//                       "username_env"?: "SMTP_USER", "password_env"?: "SMTP_PASSWORD"},
 //              "operators": ["privacy@example.com"], "reminders": ["P7D", "P3D", "P1D"],
 //              "webhooks": [{"url": "...", "secret_env": "HOOK_SECRET"}],
 //              "opendsr"?: {"private_key_file": "opendsr.pem", "controller_id"?: "...",

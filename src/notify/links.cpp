@@ -1,0 +1,195 @@
+// Verification codes and download links. Secrets are made with OpenSSL's
+// CSPRNG, stored only as digests, compared in constant time, never logged.
+#include "notify/links.h"
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "notify/crypto_util.h"
+#include "notify/messages.h"
+#include "notify/outbox.h"
+
+namespace lethe {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kCodeKind = "verify_code";
+constexpr const char* kAttemptKind = "verify_attempt";
+constexpr const char* kTokenKind = "download_token";
+
+// A uniform 6-digit code: 32 random bits, rejecting the top sliver that
+// would make low codes more likely than high ones (2^32 is not a multiple of 10^6).
+Result<std::string> NewCode() {
+  constexpr uint64_t kRange = 1000000;
+  constexpr uint64_t kLimit = (uint64_t{1} << 32) - ((uint64_t{1} << 32) % kRange);
+  for (int i = 0; i < 16; ++i) {
+    unsigned char b[4];
+    if (!notify::RandomBytes(b, sizeof b)) return Status::Internal("RAND_bytes failed");
+    uint64_t v = (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
+    if (v >= kLimit) continue;
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%06u", static_cast<unsigned>(v % kRange));
+    return std::string(buf);
+  }
+  return Status::Internal("RAND_bytes kept returning out-of-range values");
+}
+
+Result<std::string> RandomHexId(size_t n) {
+  std::string raw(n, '\0');
+  if (!notify::RandomBytes(reinterpret_cast<unsigned char*>(raw.data()), n)) return Status::Internal("RAND_bytes failed");
+  return notify::Sha256Hex(raw).substr(0, 2 * n);
+}
+
+// The stored form of a code: salted with the code's own random id so equal
+// codes of two requests do not look equal in the table.
+std::string CodeDigest(const std::string& code_id, const std::string& code) {
+  return notify::Sha256Hex(code_id + ":" + code);
+}
+
+bool SixDigits(const std::string& s) {
+  if (s.size() != 6) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool PlausibleToken(const std::string& t) {
+  if (t.size() != 43) return false;
+  for (char c : t) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status IssueVerificationCode(Store& store, const Request& r, Time now, std::string* code_out) {
+  if (r.subject.email.empty()) return Status::Invalid("the subject has no email address to send a code to", "/subject/email");
+  auto existing = store.GetRecord(kCodeKind, r.id);
+  if (!existing.ok()) return existing.status();
+  int issued = existing->has_value() ? (*existing)->value.value("issued", 0) : 0;
+  if (issued >= kVerifyMaxIssues) return Status(Code::kRateLimited, "too many verification codes for this request");
+
+  auto code = NewCode();
+  if (!code.ok()) return code.status();
+  auto code_id = RandomHexId(8);
+  if (!code_id.ok()) return code_id.status();
+  const Time expires = now + std::chrono::seconds(kVerifyCodeTtlSeconds);
+
+  Record rec;
+  rec.kind = kCodeKind;
+  rec.key = r.id;
+  rec.value = {{"code_id", *code_id},
+               {"code_sha256", CodeDigest(*code_id, *code)},
+               {"expires_at", FormatRfc3339(expires)},
+               {"attempts", 0},
+               {"issued", issued + 1}};
+  rec.due_at = expires;
+  rec.created_at = now;
+  LETHE_RETURN_IF_ERROR(store.PutRecord(rec));
+
+  auto queued = Enqueue(store, "verify:" + r.id + ":" + *code_id, notify::VerificationCodeMail(r, *code), now);
+  if (!queued.ok()) return queued.status();
+  spdlog::info("verification code issued for request {} ({} of {})", r.id, issued + 1, kVerifyMaxIssues);
+  if (code_out != nullptr) *code_out = *code;
+  return Status::Ok();
+}
+
+Status CheckVerificationCode(Store& store, const std::string& request_id, const std::string& code, Time now) {
+  auto loaded = store.GetRecord(kCodeKind, request_id);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) return Status::NotFound("no verification code is pending for this request");
+  Record rec = **loaded;
+  const std::string code_id = rec.value.value("code_id", "");
+  int attempts = rec.value.value("attempts", 0);
+  if (attempts >= kVerifyMaxAttempts) {
+    return Status(Code::kRateLimited, "too many wrong codes: ask for a new code");
+  }
+  if (!rec.due_at || now >= *rec.due_at) return Status::Invalid("code expired: ask for a new code", "/code");
+  // Not a guess at all: no attempt spent.
+  if (!SixDigits(code)) return Status::Invalid("a code is 6 digits", "/code");
+
+  // Claim an attempt slot first. The slots are unique records, so parallel
+  // guesses cannot make more than kVerifyMaxAttempts tries between them,
+  // whatever order their reads and writes interleave in.
+  int slot = 0;
+  for (int n = attempts + 1; n <= kVerifyMaxAttempts && slot == 0; ++n) {
+    Record claim;
+    claim.kind = kAttemptKind;
+    claim.key = request_id + ":" + code_id + ":" + std::to_string(n);
+    claim.due_at = rec.due_at;
+    claim.created_at = now;
+    auto won = store.PutRecordIfAbsent(claim);
+    if (!won.ok()) return won.status();
+    if (*won) slot = n;
+  }
+  if (slot == 0) return Status(Code::kRateLimited, "too many wrong codes: ask for a new code");
+
+  const std::string want = rec.value.value("code_sha256", "");
+  if (notify::ConstantTimeEquals(CodeDigest(code_id, code), want)) {
+    LETHE_RETURN_IF_ERROR(store.DeleteRecord(kCodeKind, request_id));
+    spdlog::info("verification code accepted for request {}", request_id);
+    return Status::Ok();
+  }
+
+  // Record the count on the code itself (for the next call's early check),
+  // unless a new code replaced this one meanwhile.
+  auto again = store.GetRecord(kCodeKind, request_id);
+  if (again.ok() && again->has_value() && (*again)->value.value("code_id", "") == code_id &&
+      (*again)->value.value("attempts", 0) < slot) {
+    Record upd = **again;
+    upd.value["attempts"] = slot;
+    LETHE_RETURN_IF_ERROR(store.PutRecord(upd));
+  }
+  spdlog::warn("wrong verification code for request {} (attempt {} of {})", request_id, slot, kVerifyMaxAttempts);
+  if (slot >= kVerifyMaxAttempts) return Status(Code::kRateLimited, "too many wrong codes: ask for a new code");
+  return Status::Invalid("wrong code", "/code");
+}
+
+Result<std::string> IssueDownloadLink(Store& store, const Config& config, const Request& r, Time now) {
+  unsigned char raw[32];
+  if (!notify::RandomBytes(raw, sizeof raw)) return Status::Internal("RAND_bytes failed");
+  std::string token = notify::Base64Url(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  const std::string digest = notify::Sha256Hex(token);
+  const Time expires = now + std::chrono::duration_cast<std::chrono::seconds>(config.link_ttl.Approx());
+
+  Record rec;
+  rec.kind = kTokenKind;
+  rec.key = digest;
+  rec.value = {{"request_id", r.id}, {"expires_at", FormatRfc3339(expires)}};
+  rec.due_at = expires;
+  rec.created_at = now;
+  auto put = store.PutRecordIfAbsent(rec);
+  if (!put.ok()) return put.status();
+  if (!*put) return Status::Internal("download token collision");  // 2^-256: a broken RNG
+
+  if (r.subject.email.empty()) {
+    spdlog::warn("download link for request {} not mailed: the subject has no email address", r.id);
+    return token;
+  }
+  std::string base = config.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  auto queued = Enqueue(store, "download:" + r.id + ":" + digest.substr(0, 16),
+                        notify::DownloadLinkMail(r, base + "/v1/downloads/" + token, expires), now);
+  if (!queued.ok()) return queued.status();
+  spdlog::info("download link issued for request {}, valid until {}", r.id, FormatRfc3339(expires));
+  return token;
+}
+
+Result<std::string> ResolveDownloadToken(Store& store, const std::string& token, Time now) {
+  const Status unknown = Status::NotFound("unknown or expired download link");
+  if (!PlausibleToken(token)) return unknown;
+  auto rec = store.GetRecord(kTokenKind, notify::Sha256Hex(token));
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value() || !(*rec)->due_at || now >= *(*rec)->due_at) return unknown;
+  std::string id = (*rec)->value.value("request_id", "");
+  if (id.empty()) return unknown;
+  return id;
+}
+
+}  // namespace lethe
