@@ -194,8 +194,10 @@ start_node() {
 start_s3() {
   rm -rf "$RUN/s3"
   mkdir -p "$RUN/s3"
+  # s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3
+  # only offers through its legacy provider.
   start_node s3 "http://127.0.0.1:PORT/" \
-    node "$SVC/node_modules/s3rver/bin/s3rver.js" -d "$RUN/s3" -a 127.0.0.1 -p PORT \
+    node --openssl-legacy-provider "$SVC/node_modules/s3rver/bin/s3rver.js" -d "$RUN/s3" -a 127.0.0.1 -p PORT \
     --configure-bucket "$S3_BUCKET" --no-vhost-buckets
   {
     echo "LETHE_S3_ENDPOINT=http://127.0.0.1:$STARTED_PORT"

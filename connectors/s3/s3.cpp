@@ -1,0 +1,353 @@
+// The "s3" connector: a subject's objects in an S3 bucket (AWS or any
+// S3-compatible server), over the REST API with SigV4 signing.
+//
+//   {"name": "blobs", "type": "s3", "endpoint": "https://s3.eu-central-1.amazonaws.com",
+//    "bucket": "uploads", "region": "eu-central-1", "access_key_env": "S3_KEY",
+//    "secret_key_env": "S3_SECRET", "path_style": true,
+//    "objects": [{"name": "uploads", "prefix": "{app.users.id}/", "categories": ["uploads"],
+//                 "purpose": "...", "portable": true, "erase": "delete", "retain": {...}}]}
+//
+// As with the filesystem connector, each "objects" entry is one collection
+// whose link column is "prefix"; a key belongs to the subject when it starts
+// with one of the resolved prefixes. A prefix template may not end with a
+// placeholder ("{id}" would also match "{id}0..."). Resolved prefixes and every
+// key pass CheckKey before they reach a URL: keys with "..", a leading '/' or
+// control characters are never listed, read or deleted.
+#include <algorithm>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "exec/util.h"
+#include "lethe/connector.h"
+#include "lethe/time.h"
+#include "s3_client.h"
+
+namespace lethe {
+namespace {
+
+bool IsPlainName(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status StringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out) {
+  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string()) return Status::Invalid("must be a string", pointer + "/" + std::to_string(i));
+    out->push_back(v[i].get<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retention* r) {
+  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest", "archiving",
+                                              "freedom_of_expression"};
+  if (!v.is_object()) return Status::Invalid("must be an object", pointer);
+  for (const auto& [k, val] : v.items()) {
+    std::string p = pointer + "/" + exec::PointerToken(k);
+    if (!val.is_string()) return Status::Invalid("must be a string", p);
+    std::string s = val.get<std::string>();
+    if (k == "basis") {
+      if (!bases.count(s)) {
+        return Status::Invalid("basis must be one of legal_obligation, legal_claims, public_interest, "
+                               "archiving, freedom_of_expression", p);
+      }
+      r->basis = s;
+    } else if (k == "note") {
+      r->note = s;
+    } else if (k == "period") {
+      if (!ParseIsoDuration(s).ok()) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
+      r->period = s;
+    } else if (k == "from") {
+      // Objects carry "key", "size" and "modified"; only the last is a date.
+      if (s != "modified") return Status::Invalid("objects can only be retained from \"modified\"", p);
+      r->from = s;
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
+  return Status::Ok();
+}
+
+// A prefix template: at least one placeholder, not last, and literal parts
+// that already form a safe key prefix.
+Status CheckPrefixTemplate(const std::string& t, const std::string& pointer) {
+  size_t open = t.find('{');
+  if (open == std::string::npos || t.find('}', open) == std::string::npos) {
+    return Status::Invalid("prefix must contain a placeholder such as \"{app.users.id}/\"; a fixed prefix would "
+                           "match every subject", pointer);
+  }
+  if (t.back() == '}') {
+    return Status::Invalid("prefix must not end with a placeholder (\"{x}\" would also match \"{x}0...\"); "
+                           "end it with \"/\" or another delimiter", pointer);
+  }
+  std::string probe;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '{') {
+      size_t close = t.find('}', i);
+      if (close == std::string::npos) return Status::Invalid("unclosed placeholder", pointer);
+      probe += "x";
+      i = close;
+    } else {
+      probe += t[i];
+    }
+  }
+  Status st = s3::CheckKey(probe, "prefix");
+  if (!st.ok()) return Status::Invalid(st.message(), pointer);
+  return Status::Ok();
+}
+
+Result<CollectionSpec> ParseObjects(const nlohmann::json& j, const std::string& connector,
+                                    const std::string& pointer, size_t index) {
+  if (!j.is_object()) return Status::Invalid("must be an object", pointer);
+  CollectionSpec c;
+  c.connector = connector;
+  c.pointer = pointer;
+  c.objects = true;
+  c.name = index == 0 ? "objects" : "objects_" + std::to_string(index);
+  bool has_prefix = false;
+  for (const auto& [k, v] : j.items()) {
+    std::string p = pointer + "/" + exec::PointerToken(k);
+    if (k == "name") {
+      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
+        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
+      }
+      c.name = v.get<std::string>();
+    } else if (k == "prefix") {
+      if (!v.is_string()) return Status::Invalid("must be a string", p);
+      LETHE_RETURN_IF_ERROR(CheckPrefixTemplate(v.get<std::string>(), p));
+      c.links.push_back({"prefix", v.get<std::string>(), p});
+      has_prefix = true;
+    } else if (k == "categories") {
+      LETHE_RETURN_IF_ERROR(StringList(v, p, &c.categories));
+    } else if (k == "purpose") {
+      if (!v.is_string()) return Status::Invalid("must be a string", p);
+      c.purpose = v.get<std::string>();
+    } else if (k == "portable") {
+      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
+      c.portable = v.get<bool>();
+    } else if (k == "erase") {
+      if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
+      else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
+      else return Status::Invalid("must be \"delete\" or \"keep\"", p);
+    } else if (k == "retain") {
+      Retention r;
+      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
+      c.retain = std::move(r);
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (!has_prefix) return Status::Invalid("objects need a \"prefix\"", pointer);
+  if (c.retain) c.erase.kind = EraseAction::Kind::kKeep;  // retained objects are kept
+  return c;
+}
+
+class S3Connector : public Connector {
+ public:
+  S3Connector(std::string name, s3::Client client, std::vector<CollectionSpec> specs)
+      : name_(std::move(name)), client_(std::move(client)), specs_(std::move(specs)) {}
+
+  const std::string& name() const override { return name_; }
+  const std::vector<CollectionSpec>& collections() const override { return specs_; }
+
+  Status Connect() override {
+    // One listing of at most one key proves endpoint, credentials and bucket.
+    auto page = client_.List("", "", 1);
+    if (!page.ok()) return Wrap(page.status());
+    return Status::Ok();
+  }
+
+  Status Find(const CollectionSpec& c, const Match& m,
+              const std::function<Status(const Item&)>& sink) override {
+    std::vector<std::string> prefixes;
+    LETHE_RETURN_IF_ERROR(Prefixes(m, &prefixes));
+    std::set<std::string> seen;  // a key under two prefixes is reported once
+    int64_t skipped = 0;
+    for (const std::string& prefix : prefixes) {
+      std::string token;
+      do {
+        auto page = client_.List(prefix, token);
+        if (!page.ok()) return Wrap(page.status());
+        for (const s3::ObjectInfo& o : page->objects) {
+          if (o.key.compare(0, prefix.size(), prefix) != 0) continue;
+          if (!o.key.empty() && o.key.back() == '/') continue;  // "folder" marker, no content
+          if (!s3::CheckKey(o.key, "key").ok()) {
+            ++skipped;
+            continue;
+          }
+          if (!seen.insert(o.key).second) continue;
+          Item item;
+          item.key = o.key;
+          item.size = o.size;
+          item.fields = {{"key", o.key}, {"size", o.size}};
+          if (!o.last_modified.empty()) item.fields["modified"] = o.last_modified;
+          LETHE_RETURN_IF_ERROR(sink(item));
+        }
+        token = page->truncated ? page->next_token : "";
+      } while (!token.empty());
+    }
+    if (skipped > 0) {
+      // Such keys cannot be exported or erased safely; an operator must look.
+      spdlog::warn("connector={} collection={} skipped={} event=unsafe_object_keys", name_, c.name, skipped);
+    }
+    return Status::Ok();
+  }
+
+  Status ReadObject(const CollectionSpec& c, const Item& item,
+                    const std::function<Status(std::string_view)>& sink) override {
+    LETHE_RETURN_IF_ERROR(s3::CheckKey(item.key, "object key"));
+    // The sink's own error is returned as it is; transfer errors are ours.
+    Status sink_status;
+    Status s = client_.Get(item.key, [&](std::string_view chunk) {
+      sink_status = sink(chunk);
+      return sink_status;
+    });
+    if (!sink_status.ok()) return sink_status;
+    if (s.code() == Code::kNotFound) return Status::NotFound("connector " + name_ + ": object is gone");
+    return s.ok() ? s : Wrap(s);
+  }
+
+  Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
+                        const EraseAction& a) override {
+    if (a.kind == EraseAction::Kind::kKeep) return int64_t{0};
+    if (a.kind != EraseAction::Kind::kDelete) {
+      return Status::Invalid("connector " + name_ + " can only delete or keep objects");
+    }
+    std::vector<std::string> prefixes;
+    LETHE_RETURN_IF_ERROR(Prefixes(m, &prefixes));
+    // Every key is checked before any is deleted.
+    for (const std::string& key : keys) {
+      LETHE_RETURN_IF_ERROR(s3::CheckKey(key, "object key"));
+      if (key.back() == '/') return Status::Invalid("object key names a folder");
+      // Defense in depth: a key outside the subject's prefixes is never deleted.
+      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+            return key.compare(0, p.size(), p) == 0;
+          })) {
+        return Status::Invalid("object key is outside the subject's prefixes");
+      }
+    }
+    int64_t removed = 0;
+    for (const std::string& key : keys) {
+      // S3 answers a DELETE the same whether the key existed or not; asking
+      // first keeps the count honest across a resumed erasure.
+      auto exists = client_.Exists(key);
+      if (!exists.ok()) return Wrap(exists.status());
+      if (!*exists) continue;
+      Status s = client_.Delete(key);
+      if (!s.ok()) return Wrap(s);
+      ++removed;
+    }
+    return removed;
+  }
+
+ private:
+  Status Prefixes(const Match& m, std::vector<std::string>* out) {
+    for (const MatchTerm& t : m) {
+      if (t.column != "prefix") return Status::Invalid("object collections match on \"prefix\", not " + t.column);
+      for (const auto& v : t.values) {
+        LETHE_RETURN_IF_ERROR(s3::CheckKey(v, "prefix"));
+        out->push_back(v);
+      }
+    }
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+    return Status::Ok();
+  }
+
+  Status Wrap(const Status& s) const { return Status(s.code(), "connector " + name_ + ": " + s.message()); }
+
+  std::string name_;
+  s3::Client client_;
+  std::vector<CollectionSpec> specs_;
+};
+
+Result<std::unique_ptr<Connector>> MakeS3(const nlohmann::json& config, const std::string& pointer,
+                                          const ConnectorContext& ctx) {
+  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
+  std::string name;
+  s3::ClientConfig cc;
+  const nlohmann::json* objects = nullptr;
+  bool has_access = false, has_secret = false;
+  auto read_env = [&](const nlohmann::json& v, const std::string& p, std::string* out) -> Status {
+    if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must name an environment variable", p);
+    std::string var = v.get<std::string>();
+    std::optional<std::string> value = ctx.env ? ctx.env(var) : std::nullopt;
+    if (!value || value->empty()) return Status::Invalid("environment variable " + var + " is not set", p);
+    *out = *value;
+    return Status::Ok();
+  };
+  for (const auto& [k, v] : config.items()) {
+    std::string p = pointer + "/" + exec::PointerToken(k);
+    if (k == "name") {
+      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
+        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
+      }
+      name = v.get<std::string>();
+    } else if (k == "type") {
+      if (v != "s3") return Status::Invalid("must be \"s3\"", p);
+    } else if (k == "endpoint") {
+      if (!v.is_string()) return Status::Invalid("must be an http:// or https:// URL", p);
+      cc.endpoint = v.get<std::string>();
+    } else if (k == "bucket") {
+      if (!v.is_string()) return Status::Invalid("must be a bucket name", p);
+      cc.bucket = v.get<std::string>();
+    } else if (k == "region") {
+      if (!v.is_string() || v.get<std::string>().empty() ||
+          v.get<std::string>().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+        return Status::Invalid("must be a region name such as eu-central-1", p);
+      }
+      cc.region = v.get<std::string>();
+    } else if (k == "access_key_env") {
+      LETHE_RETURN_IF_ERROR(read_env(v, p, &cc.access_key));
+      has_access = true;
+    } else if (k == "secret_key_env") {
+      LETHE_RETURN_IF_ERROR(read_env(v, p, &cc.secret_key));
+      has_secret = true;
+    } else if (k == "path_style") {
+      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
+      cc.path_style = v.get<bool>();
+    } else if (k == "objects") {
+      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
+      objects = &v;
+    } else {
+      return Status::Invalid("unknown key \"" + k + "\"", p);
+    }
+  }
+  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
+  if (cc.endpoint.empty()) return Status::Invalid("s3 connector needs an \"endpoint\"", pointer);
+  if (cc.bucket.empty()) return Status::Invalid("s3 connector needs a \"bucket\"", pointer);
+  if (!has_access || !has_secret) {
+    return Status::Invalid("s3 connector needs \"access_key_env\" and \"secret_key_env\"", pointer);
+  }
+  if (!objects) return Status::Invalid("s3 connector needs \"objects\"", pointer);
+
+  auto client = s3::Client::Make(cc);
+  if (!client.ok()) {
+    std::string field = client.status().message().rfind("bucket", 0) == 0 ? "/bucket" : "/endpoint";
+    return Status::Invalid(client.status().message(), pointer + field);
+  }
+
+  std::vector<CollectionSpec> specs;
+  std::set<std::string> names;
+  for (size_t i = 0; i < objects->size(); ++i) {
+    std::string p = pointer + "/objects/" + std::to_string(i);
+    auto spec = ParseObjects((*objects)[i], name, p, i);
+    if (!spec.ok()) return spec.status();
+    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
+    specs.push_back(std::move(*spec));
+  }
+  return std::unique_ptr<Connector>(new S3Connector(std::move(name), std::move(*client), std::move(specs)));
+}
+
+}  // namespace
+
+LETHE_REGISTER_CONNECTOR("s3", MakeS3)
+
+}  // namespace lethe
