@@ -1,0 +1,108 @@
+// The executor side of Lethe: the data graph built from config's connectors,
+// `lethe check`, and the Executor that carries out requests over it.
+//
+// The graph's nodes are collections; an edge runs from a collection to every
+// collection whose links read its columns ({app.users.id}). Discovery walks
+// the nodes in dependency order; erasure executes them in reverse, so rows
+// that lead to other rows are deleted last and an interrupted erasure can
+// always find what is left.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lethe/config.h"
+#include "lethe/connector.h"
+#include "lethe/executor.h"
+#include "lethe/request.h"
+#include "lethe/status.h"
+#include "lethe/store.h"
+
+namespace lethe {
+
+// Where one link's values come from, after resolving its template.
+struct LinkSource {
+  bool identity = false;
+  std::string identity_kind;   // identity: "email", "user_id", "phone" or a custom kind
+  size_t node = 0;             // otherwise: index of the source collection in DataGraph::nodes()
+  std::string column;          // ... and its column
+  std::string prefix, suffix;  // text around the placeholder ("{app.users.id}/" -> suffix "/")
+};
+
+struct GraphNode {
+  Connector* connector = nullptr;
+  const CollectionSpec* spec = nullptr;
+  std::string id;                    // "connector.collection"
+  std::string type;                  // connector type
+  std::vector<LinkSource> sources;   // parallel to spec->links
+  std::set<size_t> after;            // nodes this one reads values from
+};
+
+class DataGraph {
+ public:
+  // Creates every connector through its registered factory (validating its
+  // config) and resolves every link. Errors carry the config pointer:
+  // unknown type (/connectors/i/type), duplicate names, placeholders that
+  // name nothing, reference cycles.
+  static Result<std::unique_ptr<DataGraph>> Build(const nlohmann::json& connectors, const ConnectorContext& ctx);
+  static Result<std::unique_ptr<DataGraph>> Build(const Config& config);
+
+  // Connect()s each connector once (later calls only retry failed ones).
+  Status ConnectAll();
+
+  // Nodes in dependency order: every node comes after the nodes it reads.
+  const std::vector<GraphNode>& nodes() const { return nodes_; }
+  // Columns of node i that other nodes read (all that discovery keeps).
+  const std::set<std::string>& referenced_columns(size_t i) const { return referenced_[i]; }
+
+  // For `lethe check`: connectors, order, and per collection its links.
+  nlohmann::json Describe() const;
+
+ private:
+  std::vector<std::unique_ptr<Connector>> connectors_;
+  std::vector<std::string> connector_types_;
+  std::vector<bool> connected_;
+  std::vector<GraphNode> nodes_;
+  std::vector<std::set<std::string>> referenced_;
+};
+
+// Values found so far per (node, column) during discovery.
+using FoundValues = std::vector<std::map<std::string, std::set<std::string>>>;
+
+// Walks the graph for `subject` in dependency order. For every item found,
+// calls visit(node index, item) (which may be empty). Returns the values of
+// referenced columns, which is also what later Match()es are built from.
+// Queries are batched so no Match carries more than `batch` values.
+Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
+                             const std::function<Status(size_t, const Item&)>& visit, size_t batch = 500);
+
+// The Match terms for node i given the values found so far, each term's
+// values split into pieces of at most `batch` values.
+std::vector<Match> MatchesFor(const DataGraph& g, size_t i, const Subject& subject, const FoundValues& found,
+                              size_t batch = 500);
+
+// `lethe check`: builds the graph, connects every connector, describes it.
+Result<nlohmann::json> CheckConnectors(const Config& config);
+
+struct ExecutorOptions {
+  std::string exports_dir;          // absolute, or relative to the working directory
+  std::string export_password;      // empty: no zip encryption
+  nlohmann::json recipients = nlohmann::json::array();
+  std::string hash_key;             // keyed hash for masks and subject pseudonyms
+  size_t batch = 500;               // keys/values per query or write
+};
+
+// The Executor over a built graph. MakeExecutor reads exports, recipients and
+// the export password (kInvalid if export_password_env names an unset
+// variable) from config.
+Result<std::unique_ptr<Executor>> MakeExecutor(const Config& config, Store& store, std::string hash_key);
+std::unique_ptr<Executor> MakeExecutor(std::unique_ptr<DataGraph> graph, Store& store, ExecutorOptions options);
+
+}  // namespace lethe

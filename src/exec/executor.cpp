@@ -1,0 +1,700 @@
+// The Executor: carries out a request over the data graph.
+//
+// Every step that changes something is a persisted Task, unique by (request,
+// connector, collection, action). Before the first change, each task records
+// the keys it will act on; a worker that dies mid-way is restarted on the same
+// request and skips done tasks, redoing running ones (connector writes are
+// idempotent), so each step happens exactly once in effect.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "exec/export_package.h"
+#include "exec/util.h"
+#include "lethe/audit.h"
+#include "lethe/exec.h"
+
+namespace lethe {
+namespace {
+
+using nlohmann::json;
+
+// What erasure does to one collection, once retention is taken into account.
+EraseAction EffectiveErase(const CollectionSpec& c) {
+  EraseAction a = c.erase;
+  // Retained rows are kept; a configured mask still strips what the basis
+  // does not need.
+  if (c.retain && a.kind != EraseAction::Kind::kMask && a.kind != EraseAction::Kind::kRedact) {
+    a.kind = EraseAction::Kind::kKeep;
+  }
+  return a;
+}
+
+const char* ActionName(EraseAction::Kind k) {
+  switch (k) {
+    case EraseAction::Kind::kDelete: return "delete";
+    case EraseAction::Kind::kMask: return "mask";
+    case EraseAction::Kind::kKeep: return "keep";
+    case EraseAction::Kind::kDrop: return "drop";
+    case EraseAction::Kind::kRedact: return "redact";
+  }
+  return "?";
+}
+
+// Delete-like actions leave nothing behind; verification holds them to zero.
+bool Removes(EraseAction::Kind k) { return k == EraseAction::Kind::kDelete || k == EraseAction::Kind::kDrop; }
+
+json RetentionJson(const CollectionSpec& c) {
+  if (!c.retain) return nullptr;
+  json r = {{"basis", c.retain->basis}};
+  if (!c.retain->note.empty()) r["note"] = c.retain->note;
+  if (!c.retain->period.empty()) r["period"] = c.retain->period;
+  if (!c.retain->from.empty()) r["from"] = c.retain->from;
+  return r;
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string SubjectRef(const std::string& key, const Subject& s) {
+  if (!s.email.empty()) return Pseudonym(key, "email", s.email);
+  if (!s.user_id.empty()) return Pseudonym(key, "user_id", s.user_id);
+  if (!s.phone.empty()) return Pseudonym(key, "phone", s.phone);
+  for (const auto& [kind, v] : s.custom) return Pseudonym(key, kind, v);
+  return "";
+}
+
+json SubjectJson(const Subject& s) {
+  json j = json::object();
+  if (!s.email.empty()) j["email"] = s.email;
+  if (!s.user_id.empty()) j["user_id"] = s.user_id;
+  if (!s.phone.empty()) j["phone"] = s.phone;
+  for (const auto& [k, v] : s.custom) j[k] = v;
+  return j;
+}
+
+// One collection's share of a change-making request: its task and the keys
+// it acts on.
+struct Work {
+  Task task;
+  std::vector<std::string> keys;
+  bool by_match = false;  // items have no keys (log lines): act by Match
+  int64_t found = 0;      // items found by this run's discovery
+};
+
+class GraphExecutor : public Executor {
+ public:
+  GraphExecutor(std::unique_ptr<DataGraph> g, Store& store, ExecutorOptions opt)
+      : g_(std::move(g)), store_(store), opt_(std::move(opt)) {}
+
+  Result<json> Execute(const Request& r) override {
+    LETHE_RETURN_IF_ERROR(g_->ConnectAll());
+    switch (r.type) {
+      case RequestType::kAccess:
+      case RequestType::kPortability:
+        return Export(r);
+      case RequestType::kErasure:
+        return Erase(r);
+      case RequestType::kRectification:
+        return Rectify(r);
+      case RequestType::kRestriction:
+      case RequestType::kObjection:
+        return Restrict(r);
+    }
+    return Status::Internal("unknown request type");
+  }
+
+  Result<json> Plan(const Request& r) override {
+    LETHE_RETURN_IF_ERROR(g_->ConnectAll());
+    const auto& nodes = g_->nodes();
+    std::vector<int64_t> counts(nodes.size(), 0);
+    auto found = Discover(*g_, r.subject, [&](size_t i, const Item&) {
+      ++counts[i];
+      return Status::Ok();
+    }, opt_.batch);
+    if (!found.ok()) return found.status();
+    json out = {{"request_id", r.id}, {"collections", json::array()}};
+    std::map<std::string, int64_t> totals = {{"delete", 0}, {"mask", 0}, {"keep", 0}};
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const CollectionSpec& c = *nodes[i].spec;
+      EraseAction a = EffectiveErase(c);
+      std::string action = ActionName(a.kind);
+      json e = {{"connector", nodes[i].connector->name()},
+                {"collection", c.name},
+                {"action", action},
+                {c.objects ? "objects" : "rows", counts[i]},
+                {"rows", counts[i]},
+                {"retention", RetentionJson(c)}};
+      if (a.kind == EraseAction::Kind::kMask) {
+        json cols = json::array();
+        for (const auto& [col, how] : a.mask) cols.push_back({{"column", col}, {"mask", how}});
+        e["mask"] = cols;
+      }
+      out["collections"].push_back(std::move(e));
+      totals[Removes(a.kind) ? "delete" : (a.kind == EraseAction::Kind::kKeep ? "keep" : "mask")] += counts[i];
+    }
+    out["totals"] = totals;
+    return out;
+  }
+
+ private:
+  // ---------------------------------------------------------------- tasks
+
+  Result<std::map<std::string, Task>> LoadTasks(const std::string& request_id, const std::string& action) {
+    auto all = store_.Tasks(request_id);
+    if (!all.ok()) return all.status();
+    std::map<std::string, Task> out;
+    for (auto& t : *all) {
+      if (t.action == action) out[t.connector + "." + t.collection] = std::move(t);
+    }
+    return out;
+  }
+
+  // Discovers the subject's items and makes (or reloads) one task per
+  // collection for which include(i) holds, persisting the keys BEFORE any
+  // change so a resumed run acts on the same items even when the rows that led
+  // to them are gone. Keys found now are merged in, so rows that appeared
+  // since are not missed either.
+  Result<std::vector<Work>> Prepare(const Request& r, const std::string& action,
+                                    const std::function<bool(size_t)>& include, FoundValues* found_out) {
+    auto existing = LoadTasks(r.id, action);
+    if (!existing.ok()) return existing.status();
+    const auto& nodes = g_->nodes();
+    std::vector<Work> work(nodes.size());
+    std::vector<std::set<std::string>> seen(nodes.size());
+    auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) -> Status {
+      ++work[i].found;
+      if (!include(i)) return Status::Ok();
+      if (item.key.empty()) {
+        work[i].by_match = true;
+      } else if (seen[i].insert(item.key).second) {
+        work[i].keys.push_back(item.key);
+      }
+      return Status::Ok();
+    }, opt_.batch);
+    if (!found.ok()) return found.status();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      Work& w = work[i];
+      auto it = existing->find(nodes[i].id);
+      if (it != existing->end()) {
+        w.task = it->second;
+        if (w.task.status == "done") continue;
+        // Persisted keys keep their order (the batch cursor "next" counts in
+        // it); keys discovered only now go after them.
+        std::vector<std::string> keys;
+        std::set<std::string> in;
+        if (w.task.detail.contains("keys") && w.task.detail["keys"].is_array()) {
+          for (const auto& k : w.task.detail["keys"]) {
+            std::string key = k.get<std::string>();
+            if (in.insert(key).second) keys.push_back(key);
+          }
+        }
+        for (auto& key : w.keys) {
+          if (in.insert(key).second) keys.push_back(std::move(key));
+        }
+        w.keys = std::move(keys);
+        w.by_match = w.by_match || w.task.detail.value("by_match", false);
+      } else {
+        if (!include(i)) continue;
+        w.task.request_id = r.id;
+        w.task.connector = nodes[i].connector->name();
+        w.task.collection = nodes[i].spec->name;
+        w.task.action = action;
+        w.task.status = "pending";
+      }
+      w.task.detail["keys"] = w.keys;
+      w.task.detail["by_match"] = w.by_match;
+      w.task.updated_at = Now();
+      LETHE_RETURN_IF_ERROR(store_.SaveTask(w.task));
+    }
+    *found_out = std::move(*found);
+    return work;
+  }
+
+  Status MarkRunning(Work& w) {
+    w.task.status = "running";
+    w.task.attempts += 1;
+    w.task.error.clear();
+    w.task.updated_at = Now();
+    return store_.SaveTask(w.task);
+  }
+
+  // Done: the keys are dropped from the task, leaving a receipt without payload.
+  Status MarkDone(Work& w, int64_t rows) {
+    w.task.status = "done";
+    w.task.rows = rows;
+    w.task.detail.erase("keys");
+    w.task.detail.erase("next");
+    w.task.updated_at = Now();
+    return store_.SaveTask(w.task);
+  }
+
+  Status MarkFailed(Work& w, const Status& st) {
+    w.task.status = "failed";
+    w.task.error = st.ToString();
+    w.task.updated_at = Now();
+    Status saved = store_.SaveTask(w.task);
+    if (!saved.ok()) spdlog::error("cannot record task failure: {}", saved.ToString());
+    return st;
+  }
+
+  // ---------------------------------------------------------------- erasure
+
+  Result<json> Erase(const Request& r) {
+    const auto& nodes = g_->nodes();
+    FoundValues found;
+    auto prepared = Prepare(r, "erase", [](size_t) { return true; }, &found);
+    if (!prepared.ok()) return prepared.status();
+    std::vector<Work>& work = *prepared;
+
+    // Reverse dependency order: a collection's rows go before the rows that
+    // lead to them, so a resumed run can still reach whatever is left.
+    for (size_t n = nodes.size(); n-- > 0;) {
+      Work& w = work[n];
+      if (w.task.status == "done") continue;
+      const GraphNode& node = nodes[n];
+      EraseAction a = EffectiveErase(*node.spec);
+      a.hash_key = opt_.hash_key;
+      w.task.detail["action"] = ActionName(a.kind);
+      if (node.spec->retain) w.task.detail["retention"] = RetentionJson(*node.spec);
+      LETHE_RETURN_IF_ERROR(MarkRunning(w));
+
+      int64_t rows = w.task.rows;  // rows done by earlier batches (resumed runs)
+      size_t next = w.task.detail.value("next", size_t{0});
+      if (a.kind == EraseAction::Kind::kKeep) {
+        rows = 0;
+      } else if (w.by_match) {
+        rows = 0;
+        for (const Match& m : MatchesFor(*g_, n, r.subject, found, opt_.batch)) {
+          auto changed = node.connector->Erase(*node.spec, m, {}, a);
+          if (!changed.ok()) return MarkFailed(w, changed.status());
+          rows += *changed;
+        }
+      } else {
+        if (next > w.keys.size()) next = 0;
+        if (next == 0) rows = 0;
+        for (size_t start = next; start < w.keys.size(); start += opt_.batch) {
+          size_t end = std::min(w.keys.size(), start + opt_.batch);
+          std::vector<std::string> batch(w.keys.begin() + start, w.keys.begin() + end);
+          auto changed = node.connector->Erase(*node.spec, {}, batch, a);
+          if (!changed.ok()) return MarkFailed(w, changed.status());
+          rows += *changed;
+          // Progress after each batch, so a resumed run neither repeats nor
+          // miscounts the batches already committed.
+          w.task.rows = rows;
+          w.task.detail["next"] = end;
+          w.task.updated_at = Now();
+          LETHE_RETURN_IF_ERROR(store_.SaveTask(w.task));
+        }
+      }
+      w.task.detail["kept"] = a.kind == EraseAction::Kind::kKeep ? static_cast<int64_t>(w.keys.size()) : 0;
+      LETHE_RETURN_IF_ERROR(MarkDone(w, rows));
+      spdlog::info("erasure step request={} collection={} action={} rows={}", r.id, node.id, ActionName(a.kind), rows);
+    }
+
+    // Verify: ask every collection again, with the values discovery started
+    // from, what still matches the subject.
+    json out = {{"collections", json::array()}, {"retained", json::array()}};
+    int64_t deleted = 0, masked = 0, kept = 0;
+    std::vector<std::string> leftovers;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const GraphNode& node = nodes[i];
+      EraseAction a = EffectiveErase(*node.spec);
+      int64_t remaining = 0;
+      for (const Match& m : MatchesFor(*g_, i, r.subject, found, opt_.batch)) {
+        Status st = node.connector->Find(*node.spec, m, [&](const Item&) {
+          ++remaining;
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+      }
+      const Task& t = work[i].task;
+      json e = {{"connector", node.connector->name()},
+                {"collection", node.spec->name},
+                {"action", ActionName(a.kind)},
+                {"rows", t.rows},
+                {"remaining", remaining}};
+      if (node.spec->retain) {
+        e["retention"] = RetentionJson(*node.spec);
+        json ret = RetentionJson(*node.spec);
+        ret["connector"] = node.connector->name();
+        ret["collection"] = node.spec->name;
+        ret["rows"] = remaining;
+        ret["action"] = ActionName(a.kind);
+        out["retained"].push_back(std::move(ret));
+      }
+      out["collections"].push_back(std::move(e));
+      if (Removes(a.kind)) {
+        deleted += t.rows;
+        if (remaining > 0) leftovers.push_back(node.id + " (" + std::to_string(remaining) + ")");
+      } else if (a.kind == EraseAction::Kind::kKeep) {
+        kept += remaining;
+      } else {
+        masked += t.rows;
+      }
+    }
+    out["deleted"] = deleted;
+    out["masked"] = masked;
+    out["kept"] = kept;
+    out["verified"] = leftovers.empty();
+    if (!leftovers.empty()) {
+      std::string list;
+      for (const auto& l : leftovers) list += (list.empty() ? "" : ", ") + l;
+      return Status::Io("erasure incomplete: items still found in " + list);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- rectification
+
+  // params: {"field": "new value", ...}, or {"fields": {...}, "collection":
+  // "connector.collection"} to correct one collection only. A field may be
+  // corrected only where it is listed in that collection's "rectify".
+  Result<json> Rectify(const Request& r) {
+    const auto& nodes = g_->nodes();
+    json fields = r.params;
+    std::string only;
+    std::string base = "/params";
+    if (r.params.contains("fields")) {
+      fields = r.params["fields"];
+      base = "/params/fields";
+      if (r.params.contains("collection")) {
+        if (!r.params["collection"].is_string()) return Status::Invalid("must be \"connector.collection\"", "/params/collection");
+        only = r.params["collection"].get<std::string>();
+      }
+    }
+    if (!fields.is_object() || fields.empty()) return Status::Invalid("rectification needs the fields to correct", base);
+    std::vector<json> set(nodes.size(), json::object());
+    bool known_collection = only.empty();
+    for (const auto& [field, value] : fields.items()) {
+      if (value.is_object() || value.is_array()) return Status::Invalid("must be a single value", base + "/" + exec::PointerToken(field));
+      bool allowed = false;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        if (!only.empty() && nodes[i].id != only) continue;
+        known_collection = true;
+        const auto& rect = nodes[i].spec->rectify;
+        if (std::find(rect.begin(), rect.end(), field) != rect.end()) {
+          set[i][field] = value;
+          allowed = true;
+        }
+      }
+      if (!known_collection) return Status::Invalid("unknown collection \"" + only + "\"", "/params/collection");
+      if (!allowed) {
+        return Status::Invalid("field \"" + field + "\" may not be rectified (not listed in any collection's rectify)",
+                               base + "/" + exec::PointerToken(field));
+      }
+    }
+    FoundValues found;
+    auto prepared = Prepare(r, "rectify", [&](size_t i) { return !set[i].empty(); }, &found);
+    if (!prepared.ok()) return prepared.status();
+    json out = {{"collections", json::array()}};
+    std::set<std::string> changed_fields;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (set[i].empty()) continue;
+      Work& w = (*prepared)[i];
+      if (w.task.status != "done") {
+        w.task.detail["fields"] = json::array();
+        for (const auto& [f, v] : set[i].items()) w.task.detail["fields"].push_back(f);
+        LETHE_RETURN_IF_ERROR(MarkRunning(w));
+        int64_t rows = 0;
+        for (size_t start = 0; start < w.keys.size(); start += opt_.batch) {
+          size_t end = std::min(w.keys.size(), start + opt_.batch);
+          auto n = nodes[i].connector->Update(*nodes[i].spec, {w.keys.begin() + start, w.keys.begin() + end}, set[i]);
+          if (!n.ok()) return MarkFailed(w, n.status());
+          rows += *n;
+        }
+        LETHE_RETURN_IF_ERROR(MarkDone(w, rows));
+      }
+      json names = json::array();
+      for (const auto& [f, v] : set[i].items()) {
+        names.push_back(f);
+        if (w.task.rows > 0) changed_fields.insert(f);
+      }
+      out["collections"].push_back({{"connector", nodes[i].connector->name()},
+                                    {"collection", nodes[i].spec->name},
+                                    {"fields", names},
+                                    {"rows", w.task.rows}});
+    }
+    out["fields"] = changed_fields;
+    out["recipients_to_notify"] = RecipientNames();
+    return out;
+  }
+
+  // ---------------------------------------------------------------- restriction, objection
+
+  Result<json> Restrict(const Request& r) {
+    const auto& nodes = g_->nodes();
+    FoundValues found;
+    auto include = [&](size_t i) { return nodes[i].spec->restrict_set.is_object(); };
+    auto prepared = Prepare(r, "restrict", include, &found);
+    if (!prepared.ok()) return prepared.status();
+    json out = {{"collections", json::array()}};
+    json ids = json::array();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (!include(i)) continue;
+      Work& w = (*prepared)[i];
+      if (w.task.status != "done") {
+        LETHE_RETURN_IF_ERROR(MarkRunning(w));
+        int64_t rows = 0;
+        for (size_t start = 0; start < w.keys.size(); start += opt_.batch) {
+          size_t end = std::min(w.keys.size(), start + opt_.batch);
+          auto n = nodes[i].connector->Update(*nodes[i].spec, {w.keys.begin() + start, w.keys.begin() + end},
+                                              nodes[i].spec->restrict_set);
+          if (!n.ok()) return MarkFailed(w, n.status());
+          rows += *n;
+        }
+        LETHE_RETURN_IF_ERROR(MarkDone(w, rows));
+      }
+      json cols = json::array();
+      for (const auto& [c, v] : nodes[i].spec->restrict_set.items()) cols.push_back(c);
+      out["collections"].push_back({{"connector", nodes[i].connector->name()},
+                                    {"collection", nodes[i].spec->name},
+                                    {"columns", cols},
+                                    {"rows", w.task.rows}});
+      ids.push_back(nodes[i].id);
+    }
+    // The registry the host application consults before processing: keyed by
+    // the subject's pseudonym, never by the clear identity.
+    std::string ref = SubjectRef(opt_.hash_key, r.subject);
+    if (ref.empty()) return Status::Invalid("the subject has no identity", "/subject");
+    Record rec;
+    rec.kind = "restriction";
+    rec.key = ref;
+    rec.value = {{"request_id", r.id}, {"type", ToString(r.type)}, {"at", FormatRfc3339(Now())}, {"collections", ids}};
+    rec.created_at = Now();
+    LETHE_RETURN_IF_ERROR(store_.PutRecord(rec));
+    json records = json::array({"restriction"});
+    if (r.type == RequestType::kObjection) {
+      rec.kind = "objection";
+      LETHE_RETURN_IF_ERROR(store_.PutRecord(rec));
+      records.push_back("objection");
+    }
+    out["records"] = records;
+    out["subject_ref"] = ref;
+    out["recipients_to_notify"] = RecipientNames();
+    return out;
+  }
+
+  json RecipientNames() const {
+    json names = json::array();
+    if (opt_.recipients.is_array()) {
+      for (const auto& rcp : opt_.recipients) {
+        if (rcp.is_object() && rcp.contains("name")) names.push_back(rcp["name"]);
+      }
+    }
+    return names;
+  }
+
+  // ---------------------------------------------------------------- access, portability
+
+  Result<json> Export(const Request& r) {
+    const bool portability = r.type == RequestType::kPortability;
+    const auto& nodes = g_->nodes();
+    auto include = [&](size_t i) { return !portability || nodes[i].spec->portable; };
+    if (opt_.exports_dir.empty()) return Status::Invalid("no exports directory configured", "/exports/dir");
+    auto pkg_r = exec::ExportPackage::Create(opt_.exports_dir, r.id);
+    if (!pkg_r.ok()) return pkg_r.status();
+    exec::ExportPackage& pkg = **pkg_r;
+
+    std::vector<int64_t> records(nodes.size(), 0);
+    std::vector<std::string> data_path(nodes.size());
+    std::vector<std::vector<Item>> objects(nodes.size());  // metadata only; content is streamed later
+    long open_node = -1;
+    auto close_open = [&]() -> Status {
+      if (open_node < 0) return Status::Ok();
+      open_node = -1;
+      LETHE_RETURN_IF_ERROR(pkg.Write("\n]\n"));
+      return pkg.End();
+    };
+    auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) -> Status {
+      if (!include(i)) return Status::Ok();
+      const GraphNode& node = nodes[i];
+      if (open_node != static_cast<long>(i)) {
+        LETHE_RETURN_IF_ERROR(close_open());
+        data_path[i] = pkg.SafePath("data/" + node.connector->name(), node.spec->name + ".json");
+        LETHE_RETURN_IF_ERROR(pkg.Begin(data_path[i]));
+        LETHE_RETURN_IF_ERROR(pkg.Write("["));
+        open_node = static_cast<long>(i);
+      }
+      json rec = item.fields.is_object() ? item.fields : json{{"value", item.fields}};
+      for (const auto& col : node.spec->omit) rec.erase(col);
+      if (node.spec->objects && !item.key.empty()) {
+        std::string fp = pkg.SafePath("files/" + node.connector->name(), item.key);
+        rec["file"] = fp;
+        Item meta = item;
+        meta.fields = {{"file", fp}};
+        objects[i].push_back(std::move(meta));
+      }
+      std::string line = (records[i] == 0 ? "\n" : ",\n") + rec.dump(-1, ' ', false, json::error_handler_t::replace);
+      ++records[i];
+      return pkg.Write(line);
+    }, opt_.batch);
+    if (!found.ok()) return found.status();
+    LETHE_RETURN_IF_ERROR(close_open());
+
+    int64_t object_count = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (const Item& obj : objects[i]) {
+        std::string fp = obj.fields["file"].get<std::string>();
+        LETHE_RETURN_IF_ERROR(pkg.Begin(fp));
+        Status st = nodes[i].connector->ReadObject(*nodes[i].spec, obj, [&](std::string_view chunk) {
+          return pkg.Write(chunk);
+        });
+        LETHE_RETURN_IF_ERROR(st);
+        LETHE_RETURN_IF_ERROR(pkg.End());
+        ++object_count;
+      }
+    }
+
+    json sources = json::array();
+    int64_t total = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (!include(i)) continue;
+      const CollectionSpec& c = *nodes[i].spec;
+      json s = {{"connector", nodes[i].connector->name()},
+                {"collection", c.name},
+                {"records", records[i]},
+                {"categories", c.categories},
+                {"purpose", c.purpose},
+                {"retention", RetentionJson(c)},
+                {"portable", c.portable}};
+      if (!data_path[i].empty()) s["file"] = data_path[i];
+      sources.push_back(std::move(s));
+      total += records[i];
+    }
+    const std::string generated_at = FormatRfc3339(Now());
+    LETHE_RETURN_IF_ERROR(pkg.Add("report.html", Report(r, sources, generated_at)));
+    json manifest = {{"request", {{"id", r.id},
+                                  {"type", ToString(r.type)},
+                                  {"regulation", ToString(r.regulation)},
+                                  {"received_at", FormatRfc3339(r.received_at)}}},
+                     {"subject", SubjectJson(r.subject)},
+                     {"generated_at", generated_at},
+                     {"format", "lethe-export/1"},
+                     {"sources", sources},
+                     {"recipients", opt_.recipients},
+                     {"files", pkg.files()}};
+    LETHE_RETURN_IF_ERROR(pkg.Add("manifest.json", manifest.dump(2)));
+    auto published = pkg.Publish(opt_.export_password);
+    if (!published.ok()) return published.status();
+
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (!include(i)) continue;
+      Task t;
+      t.request_id = r.id;
+      t.connector = nodes[i].connector->name();
+      t.collection = nodes[i].spec->name;
+      t.action = "export";
+      t.status = "done";
+      t.rows = records[i];
+      t.attempts = 1;
+      t.updated_at = Now();
+      LETHE_RETURN_IF_ERROR(store_.SaveTask(t));
+    }
+    spdlog::info("export published request={} records={} objects={}", r.id, total, object_count);
+    return json{{"export_path", *published},
+                {"records", total},
+                {"objects", object_count},
+                {"sources", sources.size()},
+                {"encrypted", !opt_.export_password.empty()}};
+  }
+
+  // The readable Art. 15 report: what we hold, why, for how long, who gets
+  // it, where it came from, and what the subject can do about it.
+  std::string Report(const Request& r, const json& sources, const std::string& generated_at) const {
+    std::set<std::string> purposes, categories;
+    for (const auto& s : sources) {
+      if (!s["purpose"].get<std::string>().empty()) purposes.insert(s["purpose"].get<std::string>());
+      for (const auto& c : s["categories"]) categories.insert(c.get<std::string>());
+    }
+    std::string h;
+    h += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Your personal data</title>\n";
+    h += "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}"
+         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}</style>"
+         "</head><body>\n";
+    h += "<h1>" + std::string(r.type == RequestType::kPortability ? "Your data, ready to take elsewhere"
+                                                                   : "The personal data we hold about you") + "</h1>\n";
+    h += "<p>Request <code>" + HtmlEscape(r.id) + "</code>, received " + HtmlEscape(FormatRfc3339(r.received_at)) +
+         ", answered " + HtmlEscape(generated_at) + ". The files in <code>data/</code> hold the records themselves "
+         "(JSON); <code>manifest.json</code> lists every file with its SHA-256.</p>\n";
+    h += "<h2>Why we process it (purposes)</h2><ul>";
+    if (purposes.empty()) h += "<li>No purposes recorded.</li>";
+    for (const auto& p : purposes) h += "<li>" + HtmlEscape(p) + "</li>";
+    h += "</ul>\n<h2>Categories of data</h2><ul>";
+    if (categories.empty()) h += "<li>No categories recorded.</li>";
+    for (const auto& c : categories) h += "<li>" + HtmlEscape(c) + "</li>";
+    h += "</ul>\n<h2>Recipients</h2><ul>";
+    if (RecipientNames().empty()) h += "<li>We do not disclose your data to other recipients.</li>";
+    for (const auto& n : RecipientNames()) h += "<li>" + HtmlEscape(n.is_string() ? n.get<std::string>() : n.dump()) + "</li>";
+    h += "</ul>\n<h2>Where the data is and how long we keep it</h2>\n"
+         "<table><tr><th>Source</th><th>Records</th><th>Categories</th><th>Purpose</th><th>Retention</th></tr>\n";
+    for (const auto& s : sources) {
+      std::string cats;
+      for (const auto& c : s["categories"]) cats += (cats.empty() ? "" : ", ") + c.get<std::string>();
+      std::string ret = "Until you ask us to erase it or the purpose ends";
+      if (s["retention"].is_object()) {
+        ret = "Kept for " + s["retention"].value("period", std::string("the required period")) + " (" +
+              s["retention"]["basis"].get<std::string>() + ")";
+        if (s["retention"].contains("note")) ret += ": " + s["retention"]["note"].get<std::string>();
+      }
+      h += "<tr><td>" + HtmlEscape(s["connector"].get<std::string>() + " / " + s["collection"].get<std::string>()) +
+           "</td><td>" + std::to_string(s["records"].get<int64_t>()) + "</td><td>" + HtmlEscape(cats) + "</td><td>" +
+           HtmlEscape(s["purpose"].get<std::string>()) + "</td><td>" + HtmlEscape(ret) + "</td></tr>\n";
+    }
+    h += "</table>\n<h2>Where the data came from</h2><p>From you, and from your use of our service. "
+         "We do not make decisions about you based solely on automated processing, including profiling.</p>\n";
+    h += "<h2>Your rights</h2><ul>"
+         "<li>Rectification: ask us to correct inaccurate data or complete it (Art. 16 GDPR).</li>"
+         "<li>Erasure: ask us to delete your data (Art. 17), except where the law requires us to keep it.</li>"
+         "<li>Restriction: ask us to limit processing to storage (Art. 18).</li>"
+         "<li>Objection: object to processing based on legitimate interests or for direct marketing (Art. 21).</li>"
+         "<li>Portability: receive the data you provided in a machine-readable format (Art. 20).</li>"
+         "<li>Withdraw consent at any time, without affecting processing before the withdrawal.</li>"
+         "<li>Complain to a data protection supervisory authority, in particular in the country where you live or "
+         "work or where an infringement happened (Art. 77).</li></ul>\n</body></html>\n";
+    return h;
+  }
+
+  std::unique_ptr<DataGraph> g_;
+  Store& store_;
+  ExecutorOptions opt_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> MakeExecutor(std::unique_ptr<DataGraph> graph, Store& store, ExecutorOptions options) {
+  return std::make_unique<GraphExecutor>(std::move(graph), store, std::move(options));
+}
+
+Result<std::unique_ptr<Executor>> MakeExecutor(const Config& config, Store& store, std::string hash_key) {
+  auto g = DataGraph::Build(config);
+  if (!g.ok()) return g.status();
+  ExecutorOptions opt;
+  opt.exports_dir = config.Resolve(config.exports_dir);
+  opt.recipients = config.recipients;
+  opt.hash_key = std::move(hash_key);
+  if (!config.export_password_env.empty()) {
+    // A configured password that is not set must stop exports, not quietly
+    // produce unencrypted ones.
+    auto pw = config.Secret(config.export_password_env, "/exports/password_env");
+    if (!pw.ok()) return pw.status();
+    opt.export_password = *pw;
+  }
+  return MakeExecutor(std::move(*g), store, std::move(opt));
+}
+
+}  // namespace lethe
