@@ -115,8 +115,9 @@ std::string GlobEscape(const std::string& s) {
 // Field value as the text it is compared by; nullopt for values that never match.
 std::optional<std::string> ValueText(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  // is_number_integer() is also true for unsigned values: test unsigned first.
   if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number_float()) return v.dump();
   return std::nullopt;
 }

@@ -358,3 +358,65 @@ TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
   CHECK(left == total - subject_lines);
   CHECK(TempFiles(big.parent_path()).empty());
 }
+
+TEST_CASE("jsonl globs are taken relative to a literal base directory", "[jsonl]") {
+  TempDir d;
+  fs::path base = d.path / "we[ir]d*dir";  // glob metacharacters in the base must not act as a pattern
+  Write(base / "logs/a.jsonl", "{\"user_id\":42}\n");
+  Write(base / "logs/b.jsonl", "{\"user_id\":42}\n{\"user_id\":1}\n");
+  Write(base / "traces/t.jsonl", "{\"email\":\"ada@example.com\"}\n");
+  Write(base / "logs/.hidden.jsonl", "{\"user_id\":42}\n");  // dot files: not matched by *
+  nlohmann::json cfg = Config();
+  cfg["files"] = {"logs/*.jsonl", "traces/*.jsonl", (base / "logs/a.jsonl").string()};
+  auto c = Make(cfg, base.string());
+  REQUIRE(c.ok());
+  std::vector<std::string> keys;
+  REQUIRE((*c)->Find((*c)->collections()[0], kAda, [&](const Item& it) {
+    keys.push_back(it.key);
+    return Status::Ok();
+  }).ok());
+  // a.jsonl is named twice (relative and absolute) but read once.
+  CHECK(keys == std::vector<std::string>{"logs/a.jsonl:1", "logs/b.jsonl:1", "traces/t.jsonl:1"});
+
+  // No file matching yet is not an error: logs may not have been written.
+  nlohmann::json none = Config();
+  none["files"] = "nothing/*.jsonl";
+  auto n = Make(none, base.string());
+  REQUIRE(n.ok());
+  CHECK((*n)->Connect().ok());
+  auto erased = (*n)->Erase((*n)->collections()[0], kAda, {}, (*n)->collections()[0].erase);
+  REQUIRE(erased.ok());
+  CHECK(*erased == 0);
+}
+
+TEST_CASE("jsonl keeps CRLF endings and compares numbers as text", "[jsonl]") {
+  TempDir d;
+  fs::path log = d.path / "logs/crlf.jsonl";
+  Write(log,
+        "{\"user_id\":42,\"ip\":\"1.1.1.1\"}\r\n"
+        "{\"user_id\":42.5,\"ip\":\"2.2.2.2\"}\r\n"
+        "{\"user_id\":18446744073709551615,\"ip\":\"3.3.3.3\"}\r\n"
+        "{\"user_id\":true,\"ip\":\"4.4.4.4\"}\r\n");
+  auto c = Make(Config({{"redact", {"ip"}}}), d.path.string());
+  REQUIRE(c.ok());
+  const auto& spec = (*c)->collections()[0];
+  Match m = {{"user_id", {"42", "18446744073709551615", "true"}}};
+  auto r = (*c)->Erase(spec, m, {}, spec.erase);
+  REQUIRE(r.ok());
+  CHECK(*r == 2);  // 42 and the unsigned; 42.5 is not 42 and a boolean never matches
+  CHECK(Slurp(log) ==
+        "{\"user_id\":42,\"ip\":\"[redacted]\"}\r\n"
+        "{\"user_id\":42.5,\"ip\":\"2.2.2.2\"}\r\n"
+        "{\"user_id\":18446744073709551615,\"ip\":\"[redacted]\"}\r\n"
+        "{\"user_id\":true,\"ip\":\"4.4.4.4\"}\r\n");
+}
+
+TEST_CASE("jsonl keeps the log file's permissions across a rewrite", "[jsonl]") {
+  World w;
+  fs::path app = w.dir.path / "logs/app.jsonl";
+  fs::permissions(app, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  auto r = w.conn->Erase(w.lines(), kAda, {}, w.lines().erase);
+  REQUIRE(r.ok());
+  CHECK(*r == 4);
+  CHECK(fs::status(app).permissions() == (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+}
