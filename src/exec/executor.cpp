@@ -7,6 +7,7 @@
 // idempotent), so each step happens exactly once in effect.
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -102,6 +103,9 @@ class GraphExecutor : public Executor {
       : g_(std::move(g)), store_(store), opt_(std::move(opt)) {}
 
   Result<json> Execute(const Request& r) override {
+    // One request at a time: connectors hold one connection each, and a plan
+    // asked for over HTTP must not interleave with a running erasure.
+    std::lock_guard<std::mutex> lock(mu_);
     LETHE_RETURN_IF_ERROR(g_->ConnectAll());
     switch (r.type) {
       case RequestType::kAccess:
@@ -119,6 +123,7 @@ class GraphExecutor : public Executor {
   }
 
   Result<json> Plan(const Request& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
     LETHE_RETURN_IF_ERROR(g_->ConnectAll());
     const auto& nodes = g_->nodes();
     std::vector<int64_t> counts(nodes.size(), 0);
@@ -277,7 +282,10 @@ class GraphExecutor : public Executor {
       size_t next = w.task.detail.value("next", size_t{0});
       if (a.kind == EraseAction::Kind::kKeep) {
         rows = 0;
-      } else if (w.by_match) {
+      } else if (w.by_match || a.kind == EraseAction::Kind::kDrop || a.kind == EraseAction::Kind::kRedact) {
+        // Log lines have no stable keys (dropping one renumbers the rest):
+        // these actions re-match the subject's values instead. Ancestors are
+        // erased after this collection, so a resumed run still has them.
         rows = 0;
         for (const Match& m : MatchesFor(*g_, n, r.subject, found, opt_.batch)) {
           auto changed = node.connector->Erase(*node.spec, m, {}, a);
@@ -669,6 +677,7 @@ class GraphExecutor : public Executor {
     return h;
   }
 
+  std::mutex mu_;
   std::unique_ptr<DataGraph> g_;
   Store& store_;
   ExecutorOptions opt_;

@@ -49,6 +49,20 @@ Result<std::unique_ptr<ExportPackage>> ExportPackage::Create(const std::string& 
   auto p = std::unique_ptr<ExportPackage>(new ExportPackage());
   p->exports_dir_ = exports_dir;
   p->request_id_ = request_id;
+  // Leftovers of an export that died half-way (another pid) are removed.
+  for (const auto& e : fs::directory_iterator(exports_dir, ec)) {
+    std::string n = e.path().filename().string();
+    // "<prefix><pid>" exactly: request "r" must not touch request "r-2"'s files.
+    auto ours = [&](const std::string& prefix) {
+      return n.size() > prefix.size() && n.rfind(prefix, 0) == 0 &&
+             std::all_of(n.begin() + prefix.size(), n.end(), [](unsigned char c) { return std::isdigit(c); });
+    };
+    if (ours(".staging-" + request_id + "-") || ours(request_id + ".zip.tmp-")) {
+      std::error_code ignored;
+      fs::remove_all(e.path(), ignored);
+    }
+  }
+  ec.clear();
   p->staging_ = (fs::path(exports_dir) / (".staging-" + request_id + "-" + std::to_string(getpid()))).string();
   fs::remove_all(p->staging_, ec);
   fs::create_directories(p->staging_, ec);

@@ -458,3 +458,39 @@ TEST_CASE("restriction and objection flag rows and register the subject pseudony
   REQUIRE(orec->has_value());
   CHECK((**orec).value["type"] == "objection");
 }
+
+TEST_CASE("erasure reaches log lines through the jsonl connector (by match, not by key)") {
+  World w;
+  fs::create_directories(w.dir / "logs");
+  {
+    std::ofstream log(w.dir / "logs/app.jsonl");
+    log << R"({"user_id": 1, "email": "ada@example.com", "msg": "login"})" << "\n";
+    log << R"({"user_id": 2, "email": "bob@example.com", "msg": "login"})" << "\n";
+    log << R"({"user_id": 1, "msg": "click"})" << "\n";
+    log << R"({"email": "ada@example.com", "msg": "reset"})" << "\n";
+  }
+  w.config.connectors.push_back(json::parse(R"({"name": "logs", "type": "jsonl", "files": "logs/*.jsonl",
+      "match": {"user_id": "{app.users.id}", "email": "{identity.email}"}, "erase": "drop"})"));
+  // A stale staging directory of a dead export must not survive the next one.
+  fs::create_directories(w.dir / "exports/.staging-req-logs-access-99999");
+
+  Request a = w.NewRequest("req-logs-access", RequestType::kAccess, "ada@example.com");
+  auto exported = w.MakeExec()->Execute(a);
+  INFO(exported.status().ToString());
+  REQUIRE(exported.ok());
+  CHECK_FALSE(fs::exists(w.dir / "exports/.staging-req-logs-access-99999"));
+
+  Request r = w.NewRequest("req-logs", RequestType::kErasure, "ada@example.com");
+  auto res = w.MakeExec()->Execute(r);
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+  json lines = CollectionResult(*res, "lines");
+  CHECK(lines["action"] == "drop");
+  CHECK(lines["rows"] == 3);
+  CHECK(lines["remaining"] == 0);
+  std::ifstream in(w.dir / "logs/app.jsonl");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(content.find("ada@example.com") == std::string::npos);
+  CHECK(content.find("bob@example.com") != std::string::npos);
+  CheckBobUntouched(w);
+}
