@@ -129,19 +129,13 @@ class SqliteConnector : public Connector {
     const TableInfo& info = tables_[c.name];
 
     std::string where;
-    std::vector<std::pair<const std::string*, bool>> binds;  // value, bind-as-integer
+    std::vector<Param> binds;
     for (const auto& term : m) {
       if (term.values.empty()) continue;
       Result<std::string> col = QuoteIdentifier(term.column, c.pointer);
       if (!col.ok()) return col.status();
-      bool int_col = IntegerColumn(info, term.column);
       if (!where.empty()) where += " OR ";
-      where += *col + " IN (";
-      for (size_t i = 0; i < term.values.size(); ++i) {
-        where += i ? ",?" : "?";
-        binds.emplace_back(&term.values[i], int_col);
-      }
-      where += ")";
+      where += *col + " IN " + InList(term.values.begin(), term.values.end(), ColumnKind(info, term.column), &binds);
     }
     if (where.empty()) return Status::Ok();  // nothing to look for
 
@@ -151,9 +145,7 @@ class SqliteConnector : public Connector {
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
       return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
     }
-    for (size_t i = 0; i < binds.size(); ++i) {
-      Bind(stmt.get(), static_cast<int>(i + 1), *binds[i].first, binds[i].second);
-    }
+    for (size_t i = 0; i < binds.size(); ++i) Bind(stmt.get(), static_cast<int>(i + 1), binds[i]);
     int ncol = sqlite3_column_count(stmt.get());
     Item item;
     while (true) {
@@ -224,7 +216,7 @@ class SqliteConnector : public Connector {
     Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
     if (!table.ok()) return table.status();
     std::string key_col = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
-    bool int_key = c.primary_key.empty() || IntegerColumn(tables_[c.name], c.primary_key);
+    Affinity key_kind = c.primary_key.empty() ? Affinity::kInteger : ColumnKind(tables_[c.name], c.primary_key);
 
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
       return Status::Io("sqlite connector " + name_ + ": begin: " + sqlite3_errmsg(db_));
@@ -235,10 +227,10 @@ class SqliteConnector : public Connector {
     constexpr size_t kChunk = 500;
     for (size_t start = 0; start < keys.size() && st.ok(); start += kChunk) {
       size_t n = std::min(kChunk, keys.size() - start);
+      std::vector<Param> key_binds;
       std::string sql = set.empty() ? "DELETE FROM " + *table : "UPDATE " + *table + " SET " + set;
-      sql += " WHERE " + key_col + " IN (";
-      for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
-      sql += ")";
+      sql += " WHERE " + key_col + " IN " +
+             InList(keys.begin() + start, keys.begin() + start + n, key_kind, &key_binds);
       Stmt stmt;
       if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
         st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
@@ -251,7 +243,7 @@ class SqliteConnector : public Connector {
       if (json_values != nullptr) {
         for (const auto& [col, v] : json_values->items()) BindJson(stmt.get(), idx++, v);
       }
-      for (size_t i = 0; i < n; ++i) Bind(stmt.get(), idx++, keys[start + i], int_key);
+      for (const auto& b : key_binds) Bind(stmt.get(), idx++, b);
       if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
         st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
         break;
@@ -368,18 +360,48 @@ class SqliteConnector : public Connector {
     }
   }
 
-  static bool IntegerColumn(const TableInfo& info, const std::string& col) {
+  // How values compare with a column. Values arrive as text; an INTEGER
+  // column converts text on comparison, but vec0 columns and columns declared
+  // without a type do not, so "42" must also be offered as the integer 42.
+  enum class Affinity { kText, kInteger, kNone };
+  struct Param {
+    const std::string* value;
+    bool as_int;
+  };
+
+  static Affinity ColumnKind(const TableInfo& info, const std::string& col) {
     auto it = info.columns.find(col);
-    return it != info.columns.end() && it->second.find("INT") != std::string::npos;
+    if (it == info.columns.end()) return Affinity::kNone;
+    if (it->second.find("INT") != std::string::npos) return Affinity::kInteger;
+    if (it->second.empty()) return Affinity::kNone;
+    return Affinity::kText;
   }
 
-  // Integer columns get integers when the value is one, so that "42" finds
-  // 42 whatever the column's affinity (vec0 rowids accept only integers).
-  static void Bind(sqlite3_stmt* s, int idx, const std::string& v, bool as_int) {
-    if (as_int && IsCanonicalInteger(v)) {
-      sqlite3_bind_int64(s, idx, std::stoll(v));
+  // "(?,?,...)" for the values, appending what to bind to `binds`.
+  template <class It>
+  static std::string InList(It begin, It end, Affinity kind, std::vector<Param>* binds) {
+    std::string sql = "(";
+    for (It it = begin; it != end; ++it) {
+      bool integer = IsCanonicalInteger(*it);
+      if (kind == Affinity::kInteger && integer) {
+        binds->push_back({&*it, true});
+      } else if (kind == Affinity::kNone && integer) {
+        binds->push_back({&*it, true});
+        binds->push_back({&*it, false});
+        sql += sql.size() > 1 ? ",?" : "?";
+      } else {
+        binds->push_back({&*it, false});
+      }
+      sql += sql.size() > 1 ? ",?" : "?";
+    }
+    return sql + ")";
+  }
+
+  static void Bind(sqlite3_stmt* s, int idx, const Param& p) {
+    if (p.as_int) {
+      sqlite3_bind_int64(s, idx, std::stoll(*p.value));
     } else {
-      sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, idx, p.value->data(), static_cast<int>(p.value->size()), SQLITE_TRANSIENT);
     }
   }
 

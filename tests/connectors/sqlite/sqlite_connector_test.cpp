@@ -289,6 +289,26 @@ TEST_CASE("sqlite connector config and schema errors carry the pointer") {
   CHECK_FALSE(fs::exists(dir.path / "nope.db"));
 }
 
+TEST_CASE("sqlite connector matches columns declared without a type, integer or text") {
+  TempDir dir;
+  fs::path db = dir.path / "app.db";
+  Exec(db, std::string(kSchema) +
+               "CREATE TABLE loose (id, user_ref, note);"
+               "INSERT INTO loose VALUES (1, 1, 'int'), (2, '1', 'text'), (3, 2, 'other'), ('k4', '01', 'padded');");
+  auto cfg = ConfigFor(dir.path);
+  cfg["collections"].push_back({{"name", "loose"}, {"primary_key", "id"}, {"references", {{"user_ref", "users.id"}}}});
+  auto conn = Make(cfg, dir.path);
+  REQUIRE(conn->Connect().ok());
+  auto items = FindAll(*conn, "loose", {{"user_ref", {"1"}}});
+  REQUIRE(items.size() == 2);
+  std::set<std::string> keys{items[0].key, items[1].key};
+  CHECK(keys == std::set<std::string>{"1", "2"});
+  auto r = conn->Erase(Coll(*conn, "loose"), {}, {"1", "2", "k4"}, {});
+  REQUIRE(r.ok());
+  CHECK(*r == 3);
+  CHECK(Count(db, "SELECT count(*) FROM loose") == 1);
+}
+
 TEST_CASE("QuoteIdentifier accepts plain names only") {
   CHECK(*lethe::QuoteIdentifier("user_id", "") == "\"user_id\"");
   CHECK_FALSE(lethe::QuoteIdentifier("a\"b", "/x").ok());
