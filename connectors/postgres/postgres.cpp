@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -22,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -205,6 +207,35 @@ struct Table {
 };
 
 class PostgresConnector : public Connector {
+  // Serializes calls on the one connection. A call made from inside a Find
+  // callback on the same thread (the connection is mid-stream then) gets an
+  // error instead of a deadlock.
+  class Guard {
+   public:
+    explicit Guard(PostgresConnector* c) : c_(c) {
+      if (c_->owner_.load() == std::this_thread::get_id()) {
+        status_ = Status::Internal("connector " + c_->name_ + " was called again from inside its own Find");
+        return;
+      }
+      c_->mu_.lock();
+      c_->owner_.store(std::this_thread::get_id());
+      locked_ = true;
+    }
+    ~Guard() {
+      if (!locked_) return;
+      c_->owner_.store(std::thread::id());
+      c_->mu_.unlock();
+    }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    const Status& status() const { return status_; }
+
+   private:
+    PostgresConnector* c_;
+    bool locked_ = false;
+    Status status_;
+  };
+
  public:
   PostgresConnector(std::string name, std::string dsn, std::string schema,
                     std::vector<CollectionSpec> collections)
@@ -219,13 +250,15 @@ class PostgresConnector : public Connector {
   const std::vector<CollectionSpec>& collections() const override { return collections_; }
 
   Status Connect() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    Guard guard(this);
+    LETHE_RETURN_IF_ERROR(guard.status());
     return ConnectLocked();
   }
 
   Status Find(const CollectionSpec& c, const Match& m,
               const std::function<Status(const Item&)>& sink) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    Guard guard(this);
+    LETHE_RETURN_IF_ERROR(guard.status());
     LETHE_RETURN_IF_ERROR(EnsureConnected());
     const Table* t = nullptr;
     LETHE_RETURN_IF_ERROR(TableOf(c, &t));
@@ -298,15 +331,25 @@ class PostgresConnector : public Connector {
     if (a.kind != EraseAction::Kind::kDelete && a.kind != EraseAction::Kind::kMask) {
       return Status::Invalid("connector " + name_ + " can delete, mask or keep rows, not drop or redact lines");
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    Guard guard(this);
+    LETHE_RETURN_IF_ERROR(guard.status());
     LETHE_RETURN_IF_ERROR(EnsureConnected());
     const Table* t = nullptr;
     LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+
+    if (keys.empty()) {
+      // Rows without a key value (a NULL primary key) are reported without
+      // keys, and the executor then erases by the subject's match instead.
+      Selector sel;
+      LETHE_RETURN_IF_ERROR(BuildWhere(c, *t, m, &sel.where, &sel.params));
+      if (sel.where.empty()) return int64_t{0};
+      return InTransaction(c, *t, sel, a);
+    }
+
     if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
     auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
     if (!pk.ok()) return pk.status();
     const std::string& pk_udt = t->columns.at(c.primary_key).udt;
-
     int64_t changed = 0;
     for (size_t start = 0; start < keys.size(); start += kBatch) {
       std::vector<std::string> batch = UsableValues(
@@ -315,15 +358,9 @@ class PostgresConnector : public Connector {
       if (batch.empty()) continue;
       auto arr = TextArrayLiteral(batch);
       if (!arr.ok()) return arr.status();
-      // One transaction per batch: a batch is applied whole or not at all.
-      LETHE_RETURN_IF_ERROR(Exec("BEGIN"));
-      auto n = a.kind == EraseAction::Kind::kDelete ? DeleteBatch(*t, *pk, *arr) : MaskBatch(c, *t, *pk, *arr, a);
-      if (!n.ok()) {
-        Exec("ROLLBACK");
-        return n.status();
-      }
-      Status s = Exec("COMMIT");
-      if (!s.ok()) return s;
+      Selector sel{*pk + " = ANY($1)", {*arr}};
+      auto n = InTransaction(c, *t, sel, a);
+      if (!n.ok()) return n.status();
       changed += *n;
     }
     return changed;
@@ -332,7 +369,8 @@ class PostgresConnector : public Connector {
   Result<int64_t> Update(const CollectionSpec& c, const std::vector<std::string>& keys,
                          const nlohmann::json& set) override {
     if (!set.is_object() || set.empty()) return Status::Invalid("update needs an object of columns to set");
-    std::lock_guard<std::mutex> lock(mu_);
+    Guard guard(this);
+    LETHE_RETURN_IF_ERROR(guard.status());
     LETHE_RETURN_IF_ERROR(EnsureConnected());
     const Table* t = nullptr;
     LETHE_RETURN_IF_ERROR(TableOf(c, &t));
@@ -516,56 +554,81 @@ class PostgresConnector : public Connector {
     return Status::Ok();
   }
 
-  Result<int64_t> DeleteBatch(const Table& t, const std::string& pk, const std::string& arr) {
-    std::string sql = "DELETE FROM " + t.quoted + " WHERE " + pk + " = ANY($1)";
-    const char* values[1] = {arr.c_str()};
-    PgResult r(PQexecParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0));
+  // Rows chosen by a WHERE clause over $1..$n and its parameters.
+  struct Selector {
+    std::string where;
+    std::vector<std::string> params;
+    std::vector<const char*> values() const {
+      std::vector<const char*> v;
+      for (const auto& p : params) v.push_back(p.c_str());
+      return v;
+    }
+  };
+
+  // One transaction per batch: a batch is applied whole or not at all.
+  Result<int64_t> InTransaction(const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
+    LETHE_RETURN_IF_ERROR(Exec("BEGIN"));
+    auto n = a.kind == EraseAction::Kind::kDelete ? Delete(t, sel) : Mask(c, t, sel, a);
+    if (!n.ok()) {
+      Exec("ROLLBACK");
+      return n.status();
+    }
+    LETHE_RETURN_IF_ERROR(Exec("COMMIT"));
+    return n;
+  }
+
+  Result<int64_t> Delete(const Table& t, const Selector& sel) {
+    std::string sql = "DELETE FROM " + t.quoted + " WHERE " + sel.where;
+    auto values = sel.values();
+    PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                            nullptr, 0));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "delete failed");
     return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
   }
 
-  // Masks: "null" and "redact" are one UPDATE; "hash" needs each row's value
-  // (HMAC-SHA256 with the request's key, computed here), so those rows are
-  // read FOR UPDATE and written one by one inside the batch's transaction.
+  // Masks: "null" and "redact" alone are one UPDATE. "hash" needs each row's
+  // value (HMAC-SHA256 with the request's key, computed here), so then the
+  // rows are read FOR UPDATE and each is written once, by ctid, with all its
+  // masks: the columns that selected the rows may be among those masked.
   // Values already hashed are left alone, so a resumed erasure is harmless.
-  Result<int64_t> MaskBatch(const CollectionSpec& c, const Table& t, const std::string& pk, const std::string& arr,
-                            const EraseAction& a) {
-    std::string fixed;
+  Result<int64_t> Mask(const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
+    std::vector<std::string> fixed;
     std::vector<std::string> hashed;
     for (const auto& [col, how] : a.mask) {
       auto q = QuoteIdentifier(col, c.pointer + "/erase/mask");
       if (!q.ok()) return q.status();
       if (!t.columns.count(col)) return Status::Invalid("table " + c.name + " has no column \"" + col + "\"");
       if (how == "null") {
-        fixed += (fixed.empty() ? "" : ", ") + *q + " = NULL";
+        fixed.push_back(*q + " = NULL");
       } else if (how == "redact") {
-        fixed += (fixed.empty() ? "" : ", ") + *q + " = '" + std::string(exec::kRedacted) + "'";
+        fixed.push_back(*q + " = '" + std::string(exec::kRedacted) + "'");
       } else if (how == "hash") {
-        hashed.push_back(col);
+        hashed.push_back(*q);
       } else {
         return Status::Invalid("unknown mask \"" + how + "\"");
       }
     }
     if (!hashed.empty() && a.hash_key.empty()) return Status::Internal("hash mask without a hash key");
+    auto values = sel.values();
+    int nparams = static_cast<int>(values.size());
 
-    const char* values[1] = {arr.c_str()};
-    int64_t changed = 0;
-    if (!fixed.empty()) {
-      std::string sql = "UPDATE " + t.quoted + " SET " + fixed + " WHERE " + pk + " = ANY($1)";
-      PgResult r(PQexecParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0));
+    if (hashed.empty()) {
+      std::string set;
+      for (const auto& f : fixed) set += (set.empty() ? "" : ", ") + f;
+      std::string sql = "UPDATE " + t.quoted + " SET " + set + " WHERE " + sel.where;
+      PgResult r(PQexecParams(conn_, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
       if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "mask of " + c.name + " failed");
-      changed = std::atoll(PQcmdTuples(r.get()));
+      return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
     }
-    if (hashed.empty()) return changed;
 
-    std::string cols = pk + "::text";
-    for (const auto& h : hashed) cols += ", " + QuoteCatalogName(h);
-    std::string sql = "SELECT " + cols + " FROM " + t.quoted + " WHERE " + pk + " = ANY($1) FOR UPDATE";
-    PgResult rows(PQexecParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0));
+    std::string cols = "ctid::text";
+    for (const auto& h : hashed) cols += ", " + h;
+    std::string sql = "SELECT " + cols + " FROM " + t.quoted + " WHERE " + sel.where + " FOR UPDATE";
+    PgResult rows(PQexecParams(conn_, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
     if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK) return ResultError(rows.get(), "mask of " + c.name + " failed");
-    int64_t hashed_rows = 0;
+    int64_t changed = 0;
     for (int i = 0; i < PQntuples(rows.get()); ++i) {
-      std::string assignments;
+      std::vector<std::string> assignments = fixed;
       std::vector<std::string> params;
       for (size_t h = 0; h < hashed.size(); ++h) {
         int f = static_cast<int>(h) + 1;
@@ -573,21 +636,20 @@ class PostgresConnector : public Connector {
         std::string v = PQgetvalue(rows.get(), i, f);
         if (v.rfind(exec::kMaskHashPrefix, 0) == 0) continue;  // already masked
         params.push_back(exec::MaskHash(a.hash_key, v));
-        assignments += (assignments.empty() ? "" : ", ") + QuoteCatalogName(hashed[h]) + " = $" +
-                       std::to_string(params.size());
+        assignments.push_back(hashed[h] + " = $" + std::to_string(params.size()));
       }
-      if (params.empty()) continue;
+      if (assignments.empty()) continue;
       params.push_back(PQgetvalue(rows.get(), i, 0));
-      std::string upd = "UPDATE " + t.quoted + " SET " + assignments + " WHERE " + pk + " = $" +
-                        std::to_string(params.size());
+      std::string set;
+      for (const auto& s : assignments) set += (set.empty() ? "" : ", ") + s;
+      std::string upd = "UPDATE " + t.quoted + " SET " + set + " WHERE ctid = $" + std::to_string(params.size()) + "::tid";
       std::vector<const char*> pv;
       for (const auto& p : params) pv.push_back(p.c_str());
       PgResult r(PQexecParams(conn_, upd.c_str(), static_cast<int>(pv.size()), nullptr, pv.data(), nullptr, nullptr, 0));
       if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "mask of " + c.name + " failed");
-      ++hashed_rows;
+      ++changed;
     }
-    // A row touched by both kinds of mask counts once.
-    return std::max(changed, hashed_rows);
+    return changed;
   }
 
   Status Exec(const char* sql) {
@@ -630,6 +692,7 @@ class PostgresConnector : public Connector {
   }
 
   std::mutex mu_;  // one libpq connection, used by one call at a time
+  std::atomic<std::thread::id> owner_{};  // the thread holding mu_, if any
   std::string name_;
   std::string dsn_;
   std::string schema_;

@@ -400,3 +400,77 @@ TEST_CASE("postgres: update sets columns on the given rows", "[postgres]") {
   CHECK_FALSE(conn->Update(users, {"2"}, {{"nope", 1}}).ok());
   CHECK_FALSE(conn->Update(users, {"2"}, {{"name\"; --", 1}}).ok());
 }
+
+TEST_CASE("postgres: rows without a key are erased by the subject's match", "[postgres]") {
+  Db db;
+  db.Exec("CREATE TABLE " + db.schema() + ".events (id integer, email text, name text, note text)");
+  db.Exec("INSERT INTO " + db.schema() + ".events VALUES (NULL, 'ann@example.com', 'Ann', 'a'), "
+          "(NULL, 'ann@example.com', 'Ann', 'b'), (5, 'bob@example.com', 'Bob', 'c')");
+  json cols = db.DefaultCollections();
+  cols.push_back({{"name", "events"}, {"primary_key", "id"}, {"identity", {{"email", "email"}}}, {"erase", "delete"}});
+  auto conn = MakeConnected(db.Config(cols));
+  const auto& events = Spec(*conn, "events");
+
+  auto found = FindAll(*conn, "events", {{"email", {"ann@example.com"}}});
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].key.empty());  // the executor then erases by match
+
+  // Masking by match, where the matching column is itself hashed: each row is
+  // written once with all its masks.
+  EraseAction mask;
+  mask.kind = EraseAction::Kind::kMask;
+  mask.mask = {{"email", "hash"}, {"name", "null"}, {"note", "redact"}};
+  mask.hash_key = "k";
+  auto n = conn->Erase(events, {{"email", {"ann@example.com"}}}, {}, mask);
+  REQUIRE(n.ok());
+  CHECK(*n == 2);
+  std::string s = db.schema();
+  CHECK(db.Scalar("SELECT count(*) FROM " + s + ".events WHERE email = '" +
+                  lethe::exec::MaskHash("k", "ann@example.com") + "' AND name IS NULL AND note = '[redacted]'") == "2");
+  CHECK(db.Scalar("SELECT email || name || note FROM " + s + ".events WHERE id = 5") == "bob@example.comBobc");
+
+  db.Exec("INSERT INTO " + s + ".events VALUES (NULL, 'cid@example.com', 'Cid', 'd')");
+  EraseAction del;
+  del.kind = EraseAction::Kind::kDelete;
+  n = conn->Erase(events, {{"email", {"cid@example.com"}}}, {}, del);
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  CHECK(db.Scalar("SELECT count(*) FROM " + s + ".events") == "3");
+  // No match values: nothing at all is erased.
+  n = conn->Erase(events, {{"email", {}}}, {}, del);
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  n = conn->Erase(events, {}, {}, del);
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  CHECK(db.Scalar("SELECT count(*) FROM " + s + ".events") == "3");
+}
+
+TEST_CASE("postgres: erase works through many batches", "[postgres]") {
+  Db db;
+  db.Exec("INSERT INTO " + db.schema() + ".applications (id, user_id, title) "
+          "SELECT g, 7, 'row ' || g FROM generate_series(1000, 3499) g");
+  auto conn = MakeConnected(db.Config(db.DefaultCollections()));
+  std::vector<std::string> keys;
+  for (const auto& i : FindAll(*conn, "applications", {{"user_id", {"7"}}})) keys.push_back(i.key);
+  REQUIRE(keys.size() == 2500);
+  EraseAction del;
+  del.kind = EraseAction::Kind::kDelete;
+  auto n = conn->Erase(Spec(*conn, "applications"), {}, keys, del);
+  REQUIRE(n.ok());
+  CHECK(*n == 2500);
+  CHECK(db.Scalar("SELECT count(*) FROM " + db.schema() + ".applications") == "3");
+}
+
+TEST_CASE("postgres: a call from inside Find's callback is refused, not deadlocked", "[postgres]") {
+  Db db;
+  auto conn = MakeConnected(db.Config(db.DefaultCollections()));
+  Status inner;
+  Status outer = conn->Find(Spec(*conn, "users"), {{"id", {"1"}}}, [&](const Item&) {
+    inner = conn->Find(Spec(*conn, "applications"), {{"user_id", {"1"}}}, [](const Item&) { return Status::Ok(); });
+    return Status::Ok();
+  });
+  CHECK(outer.ok());
+  CHECK(inner.code() == lethe::Code::kInternal);
+  CHECK(FindAll(*conn, "applications", {{"user_id", {"1"}}}).size() == 2);
+}
