@@ -427,7 +427,11 @@ class PostgresConnector : public Connector {
       conn_ = nullptr;
     }
     tables_.clear();
-    conn_ = PQconnectdb(dsn_.c_str());
+    // Defaults first, then the DSN (expanded from "dbname"), so the DSN's own
+    // settings win; without a connect_timeout libpq would wait indefinitely.
+    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+    const char* values[] = {"10", "lethe", dsn_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
       // libpq's message names host and port, never the password.
       std::string msg = conn_ ? OneLine(PQerrorMessage(conn_)) : "out of memory";
@@ -438,7 +442,6 @@ class PostgresConnector : public Connector {
     // Server notices go to the debug log, not to stderr.
     PQsetNoticeProcessor(
         conn_, [](void*, const char* msg) { spdlog::debug("connector=postgres notice={}", OneLine(msg)); }, nullptr);
-    PgResult r(PQexec(conn_, "SET application_name = 'lethe'"));
     std::map<std::string, Table> tables;
     for (const CollectionSpec& c : collections_) {
       LETHE_RETURN_IF_ERROR(LoadTable(c, &tables[c.name]));
