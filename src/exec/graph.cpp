@@ -1,5 +1,7 @@
 // The data graph: connectors built from config, link templates resolved,
 // collections ordered so every collection comes after those it reads.
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -100,9 +102,11 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
     Result<std::unique_ptr<Connector>> c = (*factory)(cj, p, ctx);
     if (!c.ok()) return c.status();
     const std::string& name = (*c)->name();
-    if (name.find('.') != std::string::npos || name.find('{') != std::string::npos || name.empty()) {
-      return Status::Invalid("connector name \"" + name + "\" may not contain '.' or braces", p + "/name");
-    }
+    // Names appear in placeholders, task records and zip paths: plain only.
+    bool plain = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+      return std::isalnum(ch) || ch == '_' || ch == '-';
+    });
+    if (!plain) return Status::Invalid("connector name \"" + name + "\" must be plain ([A-Za-z0-9_-]+)", p + "/name");
     if (!by_name.emplace(name, i).second) {
       return Status::Invalid("duplicate connector name \"" + name + "\"", p + "/name");
     }

@@ -494,3 +494,68 @@ TEST_CASE("erasure reaches log lines through the jsonl connector (by match, not 
   CHECK(content.find("bob@example.com") != std::string::npos);
   CheckBobUntouched(w);
 }
+
+TEST_CASE("sqlite-vec vec0 tables: exported as float arrays (or omitted), erased by rowid") {
+  const char* src = std::getenv("LETHE_SOURCE_DIR");
+  fs::path vec = fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
+  if (!fs::exists(vec)) {
+    WARN("sqlite-vec not installed (" << vec << "); skipping");
+    return;
+  }
+  World w;
+  {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(w.app_db.c_str(), &h) == SQLITE_OK);
+    sqlite3_enable_load_extension(h, 1);
+    char* err = nullptr;
+    REQUIRE(sqlite3_load_extension(h, vec.c_str(), nullptr, &err) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h,
+                         "CREATE VIRTUAL TABLE cv_chunks USING vec0(user_id integer, chunk text, embedding float[2]);"
+                         "INSERT INTO cv_chunks(rowid, user_id, chunk, embedding) VALUES "
+                         "(1, 1, 'ada chunk 1', '[0.25, -1.5]'), (2, 1, 'ada chunk 2', '[1, 2]'), "
+                         "(3, 2, 'bob chunk', '[3, 4]');",
+                         nullptr, nullptr, &err) == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  w.config.connectors[0]["extensions"] = {vec.string()};
+  w.config.connectors[0]["collections"].push_back(
+      {{"name", "cv_chunks"}, {"references", {{"user_id", "users.id"}}}, {"portable", true}, {"erase", "delete"}});
+
+  Request a = w.NewRequest("req-vec", RequestType::kPortability, "ada@example.com");
+  auto res = w.MakeExec()->Execute(a);
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+  int err = 0;
+  zip_t* za = zip_open((*res)["export_path"].get<std::string>().c_str(), ZIP_RDONLY, &err);
+  REQUIRE(za != nullptr);
+  json chunks = json::parse(ReadEntry(za, "data/app/cv_chunks.json"));
+  zip_close(za);
+  REQUIRE(chunks.size() == 2);
+  for (const auto& c : chunks) {
+    REQUIRE(c["embedding"].is_array());
+    if (c["chunk"] == "ada chunk 1") CHECK(c["embedding"] == json::parse("[0.25, -1.5]"));
+  }
+
+  w.config.connectors[0]["collections"].back()["omit"] = {"embedding"};
+  Request b = w.NewRequest("req-vec2", RequestType::kAccess, "ada@example.com");
+  res = w.MakeExec()->Execute(b);
+  REQUIRE(res.ok());
+  za = zip_open((*res)["export_path"].get<std::string>().c_str(), ZIP_RDONLY, &err);
+  REQUIRE(za != nullptr);
+  chunks = json::parse(ReadEntry(za, "data/app/cv_chunks.json"));
+  zip_close(za);
+  REQUIRE(chunks.size() == 2);
+  CHECK_FALSE(chunks[0].contains("embedding"));
+  CHECK(chunks[0].contains("chunk"));
+
+  Request e = w.NewRequest("req-vec3", RequestType::kErasure, "ada@example.com");
+  res = w.MakeExec()->Execute(e);
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+  CHECK(CollectionResult(*res, "cv_chunks")["rows"] == 2);
+  CHECK(CollectionResult(*res, "cv_chunks")["remaining"] == 0);
+  // vec0 keeps its rowids in a plain shadow table: bob's chunk (rowid 3) stays.
+  CHECK(SqlCount(w.app_db, "SELECT count(*) FROM cv_chunks_rowids") == 1);
+  CHECK(SqlCount(w.app_db, "SELECT rowid FROM cv_chunks_rowids") == 3);
+  CheckBobUntouched(w);
+}

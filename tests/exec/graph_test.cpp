@@ -95,6 +95,11 @@ TEST_CASE("graph errors carry the pointer of the fault") {
     CHECK(st.field() == "/connectors/1/name");
 
     c = AppConnector();
+    c["name"] = "../app";
+    st = BuildError(json::array({c}));
+    CHECK(st.field() == "/connectors/0/name");
+
+    c = AppConnector();
     c["collections"][4]["erase"] = {{"mask", {{"name", "scramble"}}}};
     st = BuildError(json::array({c}));
     CHECK(st.field() == "/connectors/0/collections/4/erase/mask/name");
