@@ -1,0 +1,133 @@
+// The executor over a real PostgreSQL: the same example world as the sqlite
+// executor tests (tests/exec/world.h), with the application tables in
+// PostgreSQL instead. Checks discovery through references, the export, and
+// erasure with delete, retention with masks, keep, and other subjects untouched.
+#include <libpq-fe.h>
+#include <zip.h>
+
+#include <cstdlib>
+
+#include "exec/util.h"
+#include "exec/world.h"
+
+using lethe::RequestType;
+using lethe::testing::World;
+using nlohmann::json;
+
+namespace {
+
+class PgApp {
+ public:
+  PgApp() {
+    const char* dsn = std::getenv("LETHE_PG_DSN");
+    if (!dsn || !*dsn) {
+      FAIL("LETHE_PG_DSN is not set: start the test services with "
+           "`bash scripts/services.sh start && set -a && . tests/services/.run/env && set +a`");
+    }
+    conn_ = PQconnectdb(dsn);
+    REQUIRE(PQstatus(conn_) == CONNECTION_OK);
+    schema_ = "lethe_x" + std::to_string(getpid());
+    Exec("SET client_min_messages = warning");
+    Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    Exec("CREATE SCHEMA " + schema_);
+    Exec("SET search_path = " + schema_);
+    Exec(lethe::testing::kAppSchema);
+  }
+  ~PgApp() {
+    PQclear(PQexec(conn_, ("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
+    PQfinish(conn_);
+  }
+  void Exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    ExecStatusType st = PQresultStatus(r);
+    INFO(PQresultErrorMessage(r));
+    PQclear(r);
+    REQUIRE((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
+  }
+  std::string Text(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+    std::string v = PQntuples(r) == 0 ? "<none>" : PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0);
+    PQclear(r);
+    return v;
+  }
+  json Connector() const {
+    json j = lethe::testing::AppConnector("postgres");
+    j.erase("path");
+    j["dsn_env"] = "LETHE_PG_DSN";
+    j["schema"] = schema_;
+    return j;
+  }
+
+ private:
+  PGconn* conn_ = nullptr;
+  std::string schema_;
+};
+
+}  // namespace
+
+TEST_CASE("executor over postgres: access export holds the subject's rows", "[postgres][executor]") {
+  PgApp pg;
+  World w;
+  w.config.connectors = json::array({pg.Connector()});
+  auto r = w.NewRequest("req-pg-access", RequestType::kAccess, "ada@example.com");
+  auto res = w.MakeExec()->Execute(r);
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+  CHECK((*res)["records"] == 1 + 2 + 3 + 1200 + 1 + 1);
+
+  int err = 0;
+  zip_t* za = zip_open((*res)["export_path"].get<std::string>().c_str(), ZIP_RDONLY, &err);
+  REQUIRE(za != nullptr);
+  zip_stat_t st;
+  REQUIRE(zip_stat(za, "data/app/users.json", 0, &st) == 0);
+  std::string users(st.size, '\0');
+  zip_file_t* f = zip_fopen(za, "data/app/users.json", 0);
+  REQUIRE(f != nullptr);
+  REQUIRE(zip_fread(f, users.data(), st.size) == static_cast<zip_int64_t>(st.size));
+  zip_fclose(f);
+  zip_close(za);
+  CHECK(users.find("ada@example.com") != std::string::npos);
+  CHECK(users.find("bob@example.com") == std::string::npos);
+  CHECK(users.find("1 Main St") == std::string::npos);  // "address" is omitted
+}
+
+TEST_CASE("executor over postgres: erasure deletes, masks retained rows, keeps, and spares others",
+          "[postgres][executor]") {
+  PgApp pg;
+  World w;
+  w.config.connectors = json::array({pg.Connector()});
+  auto r = w.NewRequest("req-pg-erase", RequestType::kErasure, "ada@example.com");
+  auto res = w.MakeExec()->Execute(r);
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+
+  CHECK(pg.Text("SELECT count(*) FROM users WHERE id = 1") == "0");
+  CHECK(pg.Text("SELECT count(*) FROM orders WHERE user_id = 1") == "0");
+  CHECK(pg.Text("SELECT count(*) FROM order_items WHERE id IN (100, 101, 102)") == "0");
+  CHECK(pg.Text("SELECT count(*) FROM events WHERE user_id = 1") == "0");
+  // Retained for the tax law, masked.
+  CHECK(pg.Text("SELECT name FROM invoices WHERE id = 500") == "<null>");
+  CHECK(pg.Text("SELECT address FROM invoices WHERE id = 500") == "[redacted]");
+  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") ==
+        lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
+  // The suppression list keeps its row.
+  CHECK(pg.Text("SELECT email FROM newsletter WHERE id = 7") == "ada@example.com");
+  // Bob is untouched.
+  CHECK(pg.Text("SELECT count(*) FROM users WHERE id = 2") == "1");
+  CHECK(pg.Text("SELECT count(*) FROM events WHERE user_id = 2") == "2");
+  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 501") == "bob@example.com");
+  CHECK(pg.Text("SELECT count(*) FROM order_items WHERE id = 103") == "1");
+
+  auto tasks = w.TasksOf("req-pg-erase");
+  CHECK(tasks["app.events:erase"].rows == 1200);
+  CHECK(tasks["app.order_items:erase"].rows == 3);
+  CHECK(res->dump().find("ada@example.com") == std::string::npos);
+
+  // Again: nothing more changes, the hash is not hashed twice.
+  auto again = w.MakeExec()->Execute(r);
+  REQUIRE(again.ok());
+  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") ==
+        lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
+  CHECK(pg.Text("SELECT count(*) FROM users") == "1");
+}
