@@ -355,6 +355,7 @@ class GraphExecutor : public Executor {
         masked += t.rows;
       }
     }
+    out["recipients_to_notify"] = RecipientNames();
     out["deleted"] = deleted;
     out["masked"] = masked;
     out["kept"] = kept;

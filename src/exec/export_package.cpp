@@ -95,12 +95,14 @@ std::string ExportPackage::SafePath(const std::string& dir, const std::string& k
   if (out == dir) out += "/_";
   std::string unique = out;
   for (int n = 2; names_.count(unique); ++n) unique = out + "~" + std::to_string(n);
+  names_.insert(unique);  // reserved now: the entry may be written much later
   return unique;
 }
 
 Status ExportPackage::Begin(const std::string& zip_path) {
   if (out_) return Status::Internal("export: Begin inside an open entry");
-  if (!names_.insert(zip_path).second) return Status::Internal("export: duplicate entry " + zip_path);
+  names_.insert(zip_path);
+  if (!written_.insert(zip_path).second) return Status::Internal("export: duplicate entry " + zip_path);
   std::string file = (fs::path(staging_) / std::to_string(entries_.size())).string();
   out_ = fopen(file.c_str(), "wb");
   if (!out_) return Status::Io("export: cannot write " + file);
