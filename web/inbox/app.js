@@ -319,7 +319,7 @@ function renderTimeline(events) {
 // Known fields are shown as a table; anything else as JSON.
 function planRows(plan) {
   if (Array.isArray(plan)) return plan;
-  for (const k of ['steps', 'items', 'sources', 'plan']) if (plan && Array.isArray(plan[k])) return plan[k];
+  for (const k of ['collections', 'steps', 'items', 'sources', 'plan']) if (plan && Array.isArray(plan[k])) return plan[k];
   return null;
 }
 
@@ -327,7 +327,7 @@ function basisText(s) {
   const b = s.retention || s.retain || s.basis;
   if (!b) return '';
   if (typeof b === 'string') return b;
-  return [b.basis, b.note, b.period, b.until ? `until ${b.until}` : ''].filter(Boolean).join(' · ');
+  return [b.basis, b.note, b.period, b.from ? `from ${b.from}` : '', b.until ? `until ${b.until}` : ''].filter(Boolean).join(' · ');
 }
 
 async function loadPlan() {
@@ -341,14 +341,19 @@ async function loadPlan() {
       box.replaceChildren(el('pre', { class: 'json', text: JSON.stringify(plan, null, 2) }));
     } else {
       const body = el('tbody', {}, ...rows.map((s) => {
-        const action = s.action || s.erase || '';
+        let action = s.action || s.erase || '';
+        if (Array.isArray(s.mask) && s.mask.length) {
+          action += ` (${s.mask.map((m) => `${m.column}: ${m.mask}`).join(', ')})`;
+        }
         const n = s.rows ?? s.count ?? s.objects ?? s.lines ?? '';
         return el('tr', { class: /keep|retain/.test(String(action)) ? 'plan-keep' : '' },
           el('td', { text: s.connector || '' }), el('td', { text: s.collection || s.prefix || s.files || '' }),
           el('td', { text: typeof action === 'string' ? action : JSON.stringify(action) }),
           el('td', { text: n }), el('td', { text: basisText(s) }));
       }));
-      box.replaceChildren(el('table', { id: 'plan-table' },
+      const t = plan && plan.totals;
+      const summary = t ? el('p', { text: `In all: ${t.delete ?? 0} to delete, ${t.mask ?? 0} to mask, ${t.keep ?? 0} to keep.` }) : null;
+      box.replaceChildren(summary || '', el('table', { id: 'plan-table' },
         el('caption', { text: `Erasure plan for ${r.id}` }),
         el('thead', {}, el('tr', {}, ...['Connector', 'Collection', 'Action', 'Rows / objects', 'Retention basis']
           .map((h) => el('th', { scope: 'col', text: h })))),

@@ -1,0 +1,286 @@
+// Browser tests of the faces people use: the example Settings page (a subject
+// exports and deletes) and the operator inbox (sign in, find, plan, approve,
+// deny needs a reason). They drive Debian's chromium through playwright-core
+// against a real `lethe demo` on a free port.
+//
+// Env: LETHE_BINARY (the lethe binary), LETHE_SOURCE_DIR (the source tree),
+// CHROMIUM (default /usr/bin/chromium), LETHE_UPDATE_SCREENSHOTS=1 writes the
+// screenshots to docs/screenshots/ (otherwise to the temp dir).
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const SOURCE = process.env.LETHE_SOURCE_DIR || path.resolve(__dirname, '../../..');
+const BINARY = process.env.LETHE_BINARY || path.join(SOURCE, 'build/lethe');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'lethe-browser-'));
+const SHOTS = process.env.LETHE_UPDATE_SCREENSHOTS === '1' ? path.join(SOURCE, 'docs/screenshots') : TMP;
+
+let demo;        // the `lethe demo` child process
+let demoLog = '';
+let base;        // http://127.0.0.1:PORT
+let operatorKey;
+let jwt;
+let context;     // the browser context (persistent, fresh user-data-dir)
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Starts the demo and resolves once it printed its keys and /healthz answers.
+async function startDemo() {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  demo = spawn(BINARY, ['demo', '--dir', path.join(TMP, 'world'), '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, LETHE_SOURCE_DIR: SOURCE },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  demo.stdout.on('data', (d) => { demoLog += d; });
+  demo.stderr.on('data', (d) => { demoLog += d; });
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if (demo.exitCode !== null) throw new Error(`lethe demo exited with ${demo.exitCode}:\n${demoLog}`);
+    const key = demoLog.match(/^operator_key: (\S+)$/m);
+    const tok = demoLog.match(/^demo_jwt: (\S+)$/m);
+    if (key && tok) {
+      operatorKey = key[1];
+      jwt = tok[1];
+      try {
+        const res = await fetch(`${base}/healthz`);
+        if (res.ok) return;
+      } catch (_) { /* not listening yet */ }
+    }
+    await sleep(200);
+  }
+  throw new Error(`lethe demo did not come up:\n${demoLog}`);
+}
+
+async function operatorApi(method, p, body) {
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${operatorKey}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function signIn(page) {
+  await page.goto(`${base}/inbox/`);
+  await page.getByLabel('Operator key').fill(operatorKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForSelector('#queue-body tr');
+}
+
+// Every form control must have a label a screen reader can announce.
+async function unlabelledControls(page) {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((e) => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+    .map((e) => e.id || e.name || e.outerHTML));
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(BINARY), `no lethe binary at ${BINARY}`);
+  assert.ok(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM} (apt-get install chromium)`);
+  await startDemo();
+  context = await chromium.launchPersistentContext(path.join(TMP, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+  });
+  context.setDefaultTimeout(30000);
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (demo && demo.exitCode === null) {
+    demo.kill('SIGTERM');
+    await new Promise((r) => { demo.once('exit', r); setTimeout(r, 5000); });
+  }
+  if (process.env.LETHE_KEEP_TMP !== '1') fs.rmSync(TMP, { recursive: true, force: true });
+});
+
+test('the demo prints a working operator key and subject JWT', async () => {
+  assert.match(operatorKey, /^lethe_op_[0-9a-f]{48}$/);
+  assert.equal(jwt.split('.').length, 3);
+  const list = await operatorApi('GET', '/v1/requests');
+  assert.equal(list.status, 200);
+  assert.ok(list.body.items.length >= 5, 'the demo seeds sample requests');
+  const me = await fetch(`${base}/v1/self/requests`, { headers: { Authorization: `Bearer ${jwt}` } });
+  assert.equal(me.status, 200);
+  const wrong = await fetch(`${base}/v1/requests`, { headers: { Authorization: 'Bearer not-the-key' } });
+  assert.equal(wrong.status, 401);
+});
+
+test('settings page: the subject exports her data and downloads a valid zip', async () => {
+  const page = await context.newPage();
+  await page.goto(`${base}/examples/settings-page/?token=${jwt}`);
+  // The token leaves the address bar at once.
+  assert.ok(!page.url().includes('token='), page.url());
+  await page.waitForSelector('#who:has-text("ada@example.com")');
+  assert.deepEqual(await unlabelledControls(page), []);
+
+  await page.getByRole('button', { name: 'Export my data' }).click();
+  const link = page.locator('#download');
+  await link.waitFor({ timeout: 90000 });
+  await page.screenshot({ path: path.join(SHOTS, 'settings-page.png') });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const zip = path.join(TMP, 'export.zip');
+  await download.saveAs(zip);
+  const bytes = fs.readFileSync(zip);
+  assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PK\x03\x04', 'a zip file');
+  const listing = execFileSync('unzip', ['-l', zip], { encoding: 'utf8' });
+  assert.match(listing, /\bmanifest\.json\b/);
+  assert.match(listing, /\breport\.html\b/);
+  assert.match(listing, /data\/app\/users\.json/);
+  assert.match(listing, /files\/uploads\/42\/avatar\.png/);
+  assert.doesNotMatch(listing, /\/420\//, "user 420's files are not user 42's");
+  if (/vec0 table/.test(demoLog)) assert.match(listing, /data\/app\/doc_embeddings\.json/);
+  const manifest = JSON.parse(execFileSync('unzip', ['-p', zip, 'manifest.json'], { encoding: 'utf8' }));
+  assert.equal(manifest.subject.email, 'ada@example.com');
+  // The manifest's hashes match the files in the zip.
+  assert.ok(manifest.files.length >= 10);
+  for (const f of manifest.files) {
+    const content = execFileSync('unzip', ['-p', zip, f.path]);
+    assert.equal(content.length, f.size, f.path);
+    assert.equal(crypto.createHash('sha256').update(content).digest('hex'), f.sha256, f.path);
+  }
+  // Only Ada's data: the other users' emails appear nowhere in the data files.
+  const data = execFileSync('unzip', ['-p', zip, 'data/*'], { encoding: 'utf8' });
+  assert.ok(data.includes('ada@example.com'));
+  assert.ok(!data.includes('grace@example.com'), 'another user leaked into the export');
+  await page.close();
+});
+
+test('settings page: a deletion can be cancelled during its grace period', async () => {
+  const page = await context.newPage();
+  page.on('dialog', (d) => d.accept());
+  await page.goto(`${base}/examples/settings-page/?token=${jwt}`);
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  const cancel = page.getByRole('button', { name: 'Cancel deletion' });
+  await cancel.waitFor();
+  assert.equal(await page.locator('#delete-progress').getAttribute('data-status'), 'approved');
+  assert.match(await page.locator('#delete-progress').innerText(), /will be deleted after/);
+  await cancel.click();
+  await page.waitForSelector('#delete-progress[data-status="cancelled"]');
+  // The server agrees.
+  const id = await page.locator('#delete-progress').getAttribute('data-request-id');
+  const r = await operatorApi('GET', `/v1/requests/${id}`);
+  assert.equal(r.body.status, 'cancelled');
+  await page.close();
+});
+
+test('inbox: sign-in refuses a wrong key and keeps the right one for the tab only', async () => {
+  const page = await context.newPage();
+  await page.goto(`${base}/inbox/`);
+  assert.deepEqual(await unlabelledControls(page), []);
+  // Keyboard: the key field has focus on arrival, Tab moves to Sign in, and
+  // a skip link leads past the header to the main content.
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'signin-key');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Sign in');
+  assert.equal(await page.getAttribute('a.skip', 'href'), '#main');
+  await page.getByLabel('Operator key').fill('wrong-key');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForSelector('#status.error:has-text("not accepted")');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('lethe.operatorKey')), null);
+  await signIn(page);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('lethe.operatorKey')), operatorKey);
+  await page.close();
+});
+
+test('inbox: the queue is sorted by due date with days-left badges', async () => {
+  const page = await context.newPage();
+  await signIn(page);
+  assert.deepEqual(await unlabelledControls(page), []);
+  const dues = await page.$$eval('#queue-body tr td:first-child .muted', (els) => els.map((e) => e.textContent));
+  assert.ok(dues.length >= 5);
+  // The CCPA request filed 50 days ago is overdue: a red badge, first in line.
+  const firstBadge = page.locator('#queue-body tr').first().locator('.badge');
+  assert.match(await firstBadge.getAttribute('class'), /overdue/);
+  assert.ok(await page.locator('#queue-body .badge.soon').count() >= 1, 'an amber due-soon badge');
+  await page.screenshot({ path: path.join(SHOTS, 'inbox-queue.png') });
+
+  // Filters go to the API: regulation=ccpa leaves the one CCPA request.
+  await page.getByLabel('Regulation').selectOption('ccpa');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 1);
+  assert.match(await page.locator('#queue-body').innerText(), /katherine@example\.com/);
+  await page.close();
+});
+
+test('inbox: the operator finds the erasure request, reads its plan and approves it', async () => {
+  const page = await context.newPage();
+  await signIn(page);
+  await page.getByLabel('Search').fill('grace@example.com');
+  await page.getByLabel('Type').selectOption('erasure');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 1);
+  await page.locator('#queue-body tr a').first().click();
+  await page.waitForSelector('#req-title:has-text("Erasure request")');
+  assert.match(await page.locator('#req-summary').innerText(), /pending/);
+
+  await page.getByRole('button', { name: 'Show plan' }).click();
+  const plan = page.locator('#plan');
+  await plan.locator('table, pre').first().waitFor();
+  const planText = await plan.innerText();
+  assert.match(planText, /invoices/);
+  assert.match(planText, /legal_obligation|EU tax law/, 'the retention basis is shown');
+  await page.screenshot({ path: path.join(SHOTS, 'inbox-request.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForSelector('#status:has-text("Status is now approved")');
+  assert.match(await page.locator('#timeline').innerText(), /approved by demo/);
+  await page.close();
+});
+
+test('inbox: a deny without a reason is refused, by the UI and by the API', async () => {
+  const page = await context.newPage();
+  await signIn(page);
+  await page.getByLabel('Search').fill('katherine@example.com');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 1);
+  const id = (await page.locator('#queue-body tr a').first().innerText()).trim();
+  await page.locator('#queue-body tr a').first().click();
+  await page.waitForSelector('button[data-action="deny"]');
+  await page.locator('button[data-action="deny"]').click();
+  await page.getByRole('button', { name: 'Confirm deny' }).click();
+  await page.waitForSelector('#status.error:has-text("reason is required")');
+  assert.equal(await page.locator('#reason-text').getAttribute('aria-invalid'), 'true');
+
+  const api = await operatorApi('POST', `/v1/requests/${id}/deny`, {});
+  assert.equal(api.status, 400);
+  assert.equal(api.body.error.field, '/reason');
+  const blank = await operatorApi('POST', `/v1/requests/${id}/deny`, { reason: '' });
+  assert.equal(blank.status, 400);
+  const still = await operatorApi('GET', `/v1/requests/${id}`);
+  assert.equal(still.body.status, 'pending');
+
+  // With a reason it goes through.
+  await page.getByLabel(/Reason to deny/).fill('Requester is not a California resident.');
+  await page.getByRole('button', { name: 'Confirm deny' }).click();
+  await page.waitForSelector('#status:has-text("Status is now denied")');
+  await page.close();
+});
