@@ -195,7 +195,7 @@ Result<DeadlineEngine> DeadlineEngine::Create(DeadlineRules rules) {
   }
   for (size_t j = 0; j < rules.custom.size(); ++j) {
     const CustomSla& sla = rules.custom[j];
-    std::string at = "/custom/" + std::to_string(j);
+    std::string at = "/slas/" + std::to_string(j);  // the config key
     if (sla.name.empty()) return Status::Invalid("custom SLA needs a name", at + "/name");
     if (sla.days < 1) return Status::Invalid("must be at least 1", at + "/days");
     if (sla.extension_days < 0) return Status::Invalid("must not be negative", at + "/extension_days");

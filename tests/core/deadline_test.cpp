@@ -328,9 +328,9 @@ TEST_CASE("Create validates the time zone, holidays and custom SLAs", "[deadline
 
   rules.holidays = {"2026-12-25"};
   rules.custom = {{"a", 0, 0, false, false}};
-  CHECK(DeadlineEngine::Create(rules).status().field() == "/custom/0/days");
+  CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/0/days");
   rules.custom = {{"a", 10, 0, false, false}, {"a", 5, 0, false, false}};
-  CHECK(DeadlineEngine::Create(rules).status().field() == "/custom/1/name");
+  CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/1/name");
   rules.custom = {{"a", 10, 0, false, false}};
   auto good = DeadlineEngine::Create(rules);
   REQUIRE(good.ok());
