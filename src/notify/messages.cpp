@@ -147,7 +147,7 @@ Message RecipientNotice(const Recipient& to, const Request& r, const std::string
                   {"request_id", r.id},
                   {"type", ToString(r.type)},
                   {"subject_ref", subject_ref},
-                  {"completed_at", r.completed_at ? FormatRfc3339(*r.completed_at) : nullptr}};
+                  {"completed_at", r.completed_at ? json(FormatRfc3339(*r.completed_at)) : json(nullptr)}};
   // Rectification: the receiver needs to know which fields changed, not the values.
   if (r.type == RequestType::kRectification && r.params.is_object()) {
     json fields = json::array();

@@ -173,7 +173,9 @@ TEST_CASE("scheduler: exports are deleted after exports.keep, and that is audite
   }
   auto count_purged = [&]() {
     int n = 0;
-    for (const AuditEntry& e : *w.store->Audit(r.id)) n += e.kind == "export_purged";
+    auto audit = w.store->Audit(r.id);  // kept alive: a range-for over *temporary would dangle
+    REQUIRE(audit.ok());
+    for (const AuditEntry& e : *audit) n += e.kind == "export_purged";
     return n;
   };
   CHECK(TickOnce(w, kT0 + std::chrono::days(29)).purged == 0);
