@@ -30,6 +30,7 @@ let base;        // http://127.0.0.1:PORT
 let operatorKey;
 let jwt;
 let context;     // the browser context (persistent, fresh user-data-dir)
+let graceErasureId; // approved in the inbox test, checked after its grace period
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -250,6 +251,7 @@ test('inbox: the operator finds the erasure request, reads its plan and approves
   assert.match(planText, /legal_obligation|EU tax law/, 'the retention basis is shown');
   await page.screenshot({ path: path.join(SHOTS, 'inbox-request.png'), fullPage: true });
 
+  graceErasureId = (await page.locator('#req-title').innerText()).split(' ').pop();
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.waitForSelector('#status:has-text("Status is now approved")');
   assert.match(await page.locator('#timeline').innerText(), /approved by demo/);
@@ -283,4 +285,67 @@ test('inbox: a deny without a reason is refused, by the UI and by the API', asyn
   await page.getByRole('button', { name: 'Confirm deny' }).click();
   await page.waitForSelector('#status:has-text("Status is now denied")');
   await page.close();
+});
+
+test('lethe demo reuses its directory, makes a new operator key each run, and --fresh deletes only its own', () => {
+  const dir = path.join(TMP, 'again');
+  const run = (...args) => execFileSync(BINARY, ['demo', '--dir', dir, '--no-serve', ...args],
+    { encoding: 'utf8', env: { ...process.env, LETHE_SOURCE_DIR: SOURCE } });
+  const first = run();
+  assert.match(first, /\(new\)/);
+  const key1 = first.match(/^operator_key: (\S+)$/m)[1];
+  fs.appendFileSync(path.join(dir, 'files/42/uploads/kept.txt'), 'still here\n');
+  const second = run();
+  assert.match(second, /\(reused/);
+  const key2 = second.match(/^operator_key: (\S+)$/m)[1];
+  assert.notEqual(key1, key2);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'lethe.json'), 'utf8'));
+  const demoOp = config.operators.find((o) => o.name === 'demo');
+  assert.equal(demoOp.key_sha256, crypto.createHash('sha256').update(key2).digest('hex'));
+  assert.ok(!fs.readFileSync(path.join(dir, 'lethe.json'), 'utf8').includes(key2), 'the key itself is not stored');
+  assert.ok(fs.existsSync(path.join(dir, 'files/42/uploads/kept.txt')), 'a rerun keeps the world');
+  assert.equal(fs.statSync(path.join(dir, 'demo.env')).mode & 0o077, 0, 'demo.env is private');
+
+  run('--fresh');
+  assert.ok(!fs.existsSync(path.join(dir, 'files/42/uploads/kept.txt')), '--fresh rebuilds');
+
+  // A directory the demo did not make is never deleted.
+  const foreign = path.join(TMP, 'foreign');
+  fs.mkdirSync(foreign);
+  fs.writeFileSync(path.join(foreign, 'precious.txt'), 'x');
+  assert.throws(() => execFileSync(BINARY, ['demo', '--dir', foreign, '--no-serve', '--fresh'], { stdio: 'pipe' }),
+    (e) => e.status === 2 && /not a lethe demo directory/.test(String(e.stderr)));
+  assert.throws(() => execFileSync(BINARY, ['demo', '--dir', foreign, '--no-serve'], { stdio: 'pipe' }),
+    (e) => e.status === 2);
+  assert.ok(fs.existsSync(path.join(foreign, 'precious.txt')));
+});
+
+test('the approved erasure runs after its grace period and erases only Grace (user 43)', async () => {
+  assert.ok(graceErasureId, 'the approve test ran');
+  const world = path.join(TMP, 'world');
+  let r;
+  const deadline = Date.now() + 240000;  // grace PT2M + the worker's interval
+  do {
+    await sleep(2000);
+    r = (await operatorApi('GET', `/v1/requests/${graceErasureId}`)).body;
+  } while (!['completed', 'failed'].includes(r.status) && Date.now() < deadline);
+  assert.equal(r.status, 'completed', JSON.stringify(r.tasks));
+  assert.ok(r.tasks.length > 0 && r.tasks.every((t) => t.status === 'done'), JSON.stringify(r.tasks));
+
+  const sql = (q) => execFileSync('sqlite3', [path.join(world, 'app.db'), q], { encoding: 'utf8' }).trim();
+  assert.equal(sql('SELECT count(*) FROM users WHERE id = 43'), '0');
+  assert.equal(sql('SELECT count(*) FROM documents WHERE user_id = 43'), '0');
+  assert.equal(sql('SELECT count(*) FROM drafts WHERE id = 204'), '0', 'drafts of her documents too');
+  // Invoices are kept for tax law, with the personal fields masked.
+  assert.equal(sql('SELECT count(*) FROM invoices WHERE user_id = 43'), '2');
+  assert.equal(sql('SELECT count(*) FROM invoices WHERE user_id = 43 AND (name IS NOT NULL OR email = \'grace@example.com\')'), '0');
+  // Nobody else was touched.
+  assert.equal(sql('SELECT count(*) FROM users'), '4');
+  assert.equal(sql("SELECT name FROM invoices WHERE user_id = 42 LIMIT 1"), 'Ada Lovelace');
+  assert.ok(!fs.existsSync(path.join(world, 'files/43')) || fs.readdirSync(path.join(world, 'files/43')).length === 0);
+  assert.ok(fs.existsSync(path.join(world, 'files/42/avatar.png')));
+  const traces = fs.readFileSync(path.join(world, 'logs/llm-traces.jsonl'), 'utf8');
+  assert.ok(!traces.includes('grace@example.com') && traces.includes('ada@example.com'));
+  const audit = fs.readFileSync(path.join(world, 'logs/app-audit.jsonl'), 'utf8');
+  assert.ok(!audit.includes('grace@example.com'), 'the app audit log is redacted');
 });
