@@ -31,7 +31,9 @@ const state = {
   cursors: [],        // cursor stack: cursors[0] = '' is the first page
   nextCursor: null,
   current: null,      // the request on the request page
-  pendingAction: null // the action whose reason form is open
+  pendingAction: null, // the action whose reason form is open
+  role: null,         // admin, operator, auditor (from GET /v1/me), if known
+  roleChecked: false
 };
 
 // ---- status messages (aria-live region) ----------------------------------
@@ -133,6 +135,8 @@ function show(view) {
 function signOut(message) {
   sessionStorage.removeItem(KEY_STORAGE);
   state.key = '';
+  state.role = null;
+  state.roleChecked = false;
   if (message) say(message, true);
   route();
 }
@@ -143,6 +147,7 @@ async function route() {
     $('#signin-key').focus();
     return;
   }
+  if (!state.roleChecked) await loadRole();
   const m = location.hash.match(/^#\/requests\/([^/?#]+)$/);
   if (m) return showRequest(decodeURIComponent(m[1]));
   return showQueue();
@@ -254,10 +259,25 @@ function renderRequest(r) {
   $('#plan-section').hidden = r.type !== 'erasure';
 }
 
+// The signed-in operator's role, if the server says (GET /v1/me); null when
+// it does not, in which case every action is offered and a 403 explains.
+async function loadRole() {
+  state.roleChecked = true;
+  try {
+    const res = await fetch('/v1/me', { headers: { Authorization: `Bearer ${state.key}` } });
+    if (!res.ok) return;
+    const me = await res.json();
+    state.role = (me && me.role) || null;
+  } catch (_) { /* older server: no role shown */ }
+}
+
 function renderActions(r) {
   const box = $('#actions');
   box.replaceChildren();
-  const available = ACTIONS.filter((a) => a.from.includes(r.status) && (!a.when || a.when(r)));
+  const readOnly = state.role === 'auditor';
+  const available = readOnly ? [] : ACTIONS.filter((a) => a.from.includes(r.status) && (!a.when || a.when(r)));
+  $('#assign-form').hidden = readOnly;
+  $('#note-form').hidden = readOnly;
   for (const a of available) {
     box.append(el('button', {
       type: 'button',
@@ -271,6 +291,7 @@ function renderActions(r) {
     box.append(el('button', { type: 'button', class: 'primary', 'data-action': 'export', text: 'Download export', onclick: downloadExport }));
   }
   $('#actions-none').hidden = available.length > 0 || !CLOSED.includes(r.status);
+  $('#actions-readonly').hidden = !readOnly;
   $('#assign-to').value = r.assignee || '';
 }
 

@@ -287,6 +287,60 @@ test('inbox: a deny without a reason is refused, by the UI and by the API', asyn
   await page.close();
 });
 
+async function openBySearch(page, q) {
+  await page.getByLabel('Search').fill(q);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 1);
+  await page.locator('#queue-body tr a').first().click();
+  await page.waitForSelector('#req-summary dd');
+}
+
+test('inbox: assign, note, hold and resume, extend with a reason; all on the timeline', async () => {
+  const page = await context.newPage();
+  await signIn(page);
+  await openBySearch(page, 'emmy@example.com');
+  await page.getByLabel('Assign to').fill('alice');
+  await page.getByRole('button', { name: 'Assign' }).click();
+  await page.waitForSelector('#status:has-text("Done: assign")');
+  assert.match(await page.locator('#req-summary').innerText(), /alice/);
+
+  await page.getByLabel('Note').fill('Checked the spelling with her.');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.waitForSelector('#status:has-text("Done: notes")');
+
+  await page.locator('button[data-action="hold"]').click();
+  await page.getByRole('button', { name: 'Confirm hold' }).click();  // the reason is optional
+  await page.waitForSelector('#status:has-text("Status is now on hold")');
+  await page.locator('button[data-action="resume"]').click();
+  await page.waitForSelector('#status:has-text("Status is now pending")');
+
+  await page.locator('button[data-action="extend"]').click();
+  await page.getByLabel(/Reason to extend/).fill('Complex: three systems hold her name.');
+  await page.getByRole('button', { name: 'Confirm extend' }).click();
+  await page.waitForSelector('#status:has-text("Done: extend")');
+  assert.match(await page.locator('#req-summary').innerText(), /extended/);
+  assert.equal(await page.locator('button[data-action="extend"]').count(), 0, 'only one extension');
+
+  const timeline = await page.locator('#timeline').innerText();
+  for (const kind of [/assign/i, /note/i, /hold/i, /resume/i, /extend/i]) assert.match(timeline, kind);
+  assert.match(timeline, /three systems/);
+  await page.close();
+});
+
+test("inbox: the operator downloads a completed access request's export", async () => {
+  const page = await context.newPage();
+  await signIn(page);
+  await page.getByLabel('Status').selectOption('completed');
+  await page.getByLabel('Type').selectOption('access');
+  await openBySearch(page, 'ada@example.com');
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download export' }).click()]);
+  const zip = path.join(TMP, 'operator-export.zip');
+  await download.saveAs(zip);
+  assert.match(execFileSync('unzip', ['-l', zip], { encoding: 'utf8' }), /manifest\.json/);
+  await page.close();
+});
+
 test('lethe demo reuses its directory, makes a new operator key each run, and --fresh deletes only its own', () => {
   const dir = path.join(TMP, 'again');
   const run = (...args) => execFileSync(BINARY, ['demo', '--dir', dir, '--no-serve', ...args],
