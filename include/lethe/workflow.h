@@ -82,10 +82,13 @@ class Workflow {
 class Worker {
  public:
   Worker(Workflow& wf, Executor& ex) : wf_(wf), ex_(ex) {}
-  // Processes everything due now; returns how many requests finished.
+  // Processes everything due now; returns how many requests finished
+  // (completed or failed; failed() tells how many of them failed).
   Result<int> RunOnce();
+  int failed() const { return failed_; }
 
  private:
+  int failed_ = 0;
   Workflow& wf_;
   Executor& ex_;
 };

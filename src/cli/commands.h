@@ -18,6 +18,7 @@ int Fail(const Status& st);
 
 void AddDeadlineCommand(CLI::App& app);   // deadline_cmd.cpp
 void AddRequestCommands(CLI::App& app);   // request_cmd.cpp: request submit|list|show|...
+void AddRequestExecCommands(CLI::App& request);  // request_exec_cmd.cpp: request plan|export
 void AddAuditCommands(CLI::App& app);     // audit_cmd.cpp: audit verify
 void AddCheckCommand(CLI::App& app);      // check_cmd.cpp
 void AddRunCommand(CLI::App& app);        // run_cmd.cpp: workers + scheduler, no HTTP

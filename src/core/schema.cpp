@@ -87,8 +87,10 @@ class Validator {
       Status first;
       for (const auto& alt : alts) {
         Status st = Check(v, alt, ptr);
+        // Report the alternative that got furthest into the value: its error
+        // is the one that names the real mistake ("/b/0", not "/b").
         if (st.ok()) ++matched;
-        else if (first.ok()) first = st;
+        else if (first.ok() || st.field().size() > first.field().size()) first = st;
       }
       if (matched == 0) return first;
       if (s.contains("oneOf") && matched > 1) return Status::Invalid("matches more than one allowed form", ptr);

@@ -253,6 +253,7 @@ Result<int> Worker::RunOnce() {
   auto due = wf_.store().WithStatus({RequestStatus::kInProgress, RequestStatus::kApproved}, 100);
   if (!due.ok()) return due.status();
   int finished = 0;
+  failed_ = 0;
   const Time now = Now();
   for (const Request& r : *due) {
     if (r.status == RequestStatus::kApproved && r.not_before && *r.not_before > now) continue;  // grace period
@@ -263,7 +264,10 @@ Result<int> Worker::RunOnce() {
       return started.status();
     }
     Result<json> outcome = ex_.Execute(*started);
-    if (!outcome.ok()) spdlog::warn("request failed id={} error={}", r.id, outcome.status().ToString());
+    if (!outcome.ok()) {
+      ++failed_;
+      spdlog::warn("request failed id={} error={}", r.id, outcome.status().ToString());
+    }
     auto done = wf_.Finish(r.id, outcome);
     if (!done.ok()) return done.status();
     ++finished;
