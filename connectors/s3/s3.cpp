@@ -168,7 +168,10 @@ class S3Connector : public Connector {
               const std::function<Status(const Item&)>& sink) override {
     std::vector<std::string> prefixes;
     LETHE_RETURN_IF_ERROR(Prefixes(m, &prefixes));
-    std::set<std::string> seen;  // a key under two prefixes is reported once
+    // A key under two (nested) prefixes is reported once; with one prefix
+    // there is nothing to remember.
+    std::set<std::string> seen;
+    bool dedupe = prefixes.size() > 1;
     int64_t skipped = 0;
     for (const std::string& prefix : prefixes) {
       std::string token;
@@ -182,7 +185,7 @@ class S3Connector : public Connector {
             ++skipped;
             continue;
           }
-          if (!seen.insert(o.key).second) continue;
+          if (dedupe && !seen.insert(o.key).second) continue;
           Item item;
           item.key = o.key;
           item.size = o.size;

@@ -227,6 +227,8 @@ TEST_CASE("s3: Find lists the subject's prefix only", "[s3]") {
   // Two subjects' prefixes, and one given twice: each object once.
   items = FindAll(*conn, {{"prefix", {"43/", "42/", "43/"}}});
   CHECK(items.size() == 3);
+  items = FindAll(*conn, {{"prefix", {"42/photos/"}}, {"prefix", {"42/"}}});  // nested
+  CHECK(items.size() == 2);
   CHECK(FindAll(*conn, {{"prefix", {"44/"}}}).empty());
   CHECK(FindAll(*conn, {}).empty());
 }
