@@ -89,6 +89,12 @@ Message OverdueMail(const Notifier& n, const Request& r, Time now) {
                          "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
 }
 
+Message FailedMail(const Notifier& n, const Request& r, const std::string& error) {
+  return ToOperators(n, r, "[privacy] Request " + r.id + " failed",
+                     "Executing this request failed. Fix the cause and retry it; its deadline still runs.\n\n"
+                     "Error: " + error + "\n\n" + Summary(r) + "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
+}
+
 Message AcknowledgeDueMail(const Notifier& n, const Request& r, const std::string& ack_by_date) {
   return ToOperators(n, r, "[privacy] Acknowledge receipt of request " + r.id + " by " + ack_by_date,
                      "CCPA requires confirming receipt within 10 business days (by " + ack_by_date +

@@ -15,6 +15,7 @@ namespace lethe::notify {
 Message NewRequestMail(const Notifier& n, const Request& r);
 Message ReminderMail(const Notifier& n, const Request& r, Time now);
 Message OverdueMail(const Notifier& n, const Request& r, Time now);
+Message FailedMail(const Notifier& n, const Request& r, const std::string& error);
 Message AcknowledgeDueMail(const Notifier& n, const Request& r, const std::string& ack_by_date);
 
 // The subject (to r.subject.email).

@@ -34,6 +34,10 @@ class Listener {
       LETHE_RETURN_IF_ERROR(Mail("denied:" + r.id, notify::DeniedMail(r, e.reason), now));
     } else if (e.kind == "completed") {
       LETHE_RETURN_IF_ERROR(OnCompleted(r, now));
+    } else if (e.kind == "failed" && !n_.operators().empty()) {
+      // Keyed by version: a request can fail again after a retry.
+      LETHE_RETURN_IF_ERROR(
+          Mail("failed:" + r.id + ":v" + std::to_string(r.version), notify::FailedMail(n_, r, e.reason), now));
     }
 
     if (status_changed) LETHE_RETURN_IF_ERROR(OnStatusChange(r, e, now));

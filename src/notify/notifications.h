@@ -12,6 +12,7 @@
 //                                           -> Art. 19 notice to every configured recipient
 //                                              (audit "recipient_notified" on delivery)
 //  completed (other types)                  -> completion notice to the subject
+//  failed                                   -> mail to operators with the error
 //  every status change                      -> notify.webhooks (signed X-Lethe-Signature)
 //                                              and OpenDSR status callbacks to
 //                                              request.status_callback_urls

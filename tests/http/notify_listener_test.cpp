@@ -298,3 +298,31 @@ TEST_CASE("listener: extension and refusal are explained to the subject", "[noti
   CHECK(tb.find("manifestly unfounded") != std::string::npos);
   CHECK(tb.find("supervisory") != std::string::npos);
 }
+
+TEST_CASE("listener: operators hear of a failed request, once per failure", "[notify][listener]") {
+  PinClock pin(kT0);
+  const std::string ops = "ops-" + RandomTag() + "@example.test";
+  World w(json{{"smtp", Smtp()}, {"operators", json::array({ops})}});
+  Service svc(w);
+  NewRequest in;
+  in.subject.user_id = "u-" + RandomTag();
+  in.verified = true;
+  auto r = svc.wf.Submit(in, "alice");
+  REQUIRE(r.ok());
+  REQUIRE(svc.wf.Act(r->id, Action::kApprove, "alice", "").ok());
+  REQUIRE(svc.wf.Start(r->id).ok());
+  REQUIRE(svc.wf.Finish(r->id, Result<json>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(svc.wf.Act(r->id, Action::kRetry, "alice", "").ok());
+  REQUIRE(svc.wf.Start(r->id).ok());
+  REQUIRE(svc.wf.Finish(r->id, Result<json>(Status::Unavailable("connector app unreachable"))).ok());
+  svc.Tick(kT0);
+  svc.Tick(kT0 + std::chrono::minutes(1));
+  auto mails = MailsTo(ops, 3);
+  int failed = 0;
+  for (const json& m : mails) {
+    if (m["subject"].get<std::string>().find("failed") == std::string::npos) continue;
+    ++failed;
+    CHECK(m["text"].get<std::string>().find("connector app unreachable") != std::string::npos);
+  }
+  CHECK(failed == 2);
+}
