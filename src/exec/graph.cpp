@@ -73,12 +73,9 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const Config& config) {
     if (v == nullptr) return std::nullopt;
     return std::string(v);
   };
-  auto g = Build(config.connectors, ctx);
-  if (!g.ok() && !config.path.empty()) {
-    const Status& st = g.status();
-    return Status(st.code(), config.path + ": " + st.ToString(), st.field());
-  }
-  return g;
+  // Errors carry the pointer; callers that print them add the file name
+  // (`lethe check` prints "config.json: /connectors/0/...: message").
+  return Build(config.connectors, ctx);
 }
 
 Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connectors, const ConnectorContext& ctx) {
@@ -335,11 +332,7 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
 Result<nlohmann::json> CheckConnectors(const Config& config) {
   auto g = DataGraph::Build(config);
   if (!g.ok()) return g.status();
-  Status st = (*g)->ConnectAll();
-  if (!st.ok()) {
-    if (!config.path.empty()) return Status(st.code(), config.path + ": " + st.ToString(), st.field());
-    return st;
-  }
+  LETHE_RETURN_IF_ERROR((*g)->ConnectAll());
   return (*g)->Describe();
 }
 
