@@ -35,6 +35,8 @@ Workflow::Workflow(Store& store, DeadlineEngine deadlines, WorkflowPolicy policy
     : store_(store), deadlines_(std::move(deadlines)), policy_(std::move(policy)) {}
 
 std::string Workflow::SubjectRef(const Subject& s) const {
+  if (auto it = s.custom.find("ref"); it != s.custom.end() && s.email.empty() && s.user_id.empty())
+    return it->second;  // an erasure receipt: the pseudonym is all that is left
   if (!s.email.empty()) return Pseudonym(policy_.pseudonym_key, "email", s.email);
   if (!s.user_id.empty()) return Pseudonym(policy_.pseudonym_key, "user_id", s.user_id);
   if (!s.phone.empty()) return Pseudonym(policy_.pseudonym_key, "phone", s.phone);
@@ -246,7 +248,18 @@ Result<Request> Workflow::Finish(const std::string& id, const Result<json>& outc
   }
   Event e{0, now, EventKind(action), "system", reason, std::string(ToString(r.status)), std::string(ToString(*next))};
   r.status = *next;
-  return Commit(std::move(r), std::move(e), std::move(detail));
+  auto done = Commit(std::move(r), std::move(e), std::move(detail));
+  if (!done.ok() || done->type != RequestType::kErasure || done->status != RequestStatus::kCompleted) return done;
+
+  // After an erasure the engine keeps a receipt, not the person: the
+  // identities on the request itself give way to a keyed pseudonym (LEGAL.md,
+  // Records). Listeners have already run on the completed request above.
+  Request receipt = *done;
+  receipt.result["subject_ref"] = SubjectRef(receipt.subject);
+  receipt.subject = Subject{};
+  receipt.subject.custom["ref"] = receipt.result["subject_ref"].get<std::string>();
+  Event scrub{0, Now(), "receipt", "system", "subject identities replaced by a keyed pseudonym", "", ""};
+  return Commit(std::move(receipt), std::move(scrub), json::object());
 }
 
 Result<int> Worker::RunOnce() {

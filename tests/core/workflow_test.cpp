@@ -261,3 +261,25 @@ TEST_CASE("reopening the store keeps data and does not rerun migrations", "[stor
   auto store = testing::OpenTestStore(dir);
   CHECK(store->Audit()->size() == 1);
 }
+
+TEST_CASE("a completed erasure keeps a receipt, not the person", "[workflow]") {
+  World w;
+  CountingExecutor ex;
+  Worker worker(*w.wf, ex);
+  Request r = w.Submit(RequestType::kErasure, true);
+  REQUIRE(w.wf->Act(r.id, Action::kApprove, "alice", "").ok());
+  REQUIRE(*worker.RunOnce() == 1);
+  Request done = *w.store->Get(r.id);
+  CHECK(done.status == S::kCompleted);
+  CHECK(done.subject.email.empty());
+  CHECK(done.result["subject_ref"] == w.wf->SubjectRef(Subject{"ada@example.com", "", "", {}}));
+  CHECK(done.ToJson(Now()).dump().find("ada@example.com") == std::string::npos);
+  RequestFilter f;
+  f.q = "ada@";
+  CHECK(w.store->List(f)->items.empty());
+  // Every audit entry of the request names the same pseudonym.
+  auto audit = w.store->Audit(r.id);
+  REQUIRE(audit->size() >= 5);
+  for (const auto& a : *audit) CHECK(a.subject_ref == done.result["subject_ref"]);
+  CheckAudit(*w.store);
+}
