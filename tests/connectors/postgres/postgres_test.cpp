@@ -474,3 +474,27 @@ TEST_CASE("postgres: a call from inside Find's callback is refused, not deadlock
   CHECK(inner.code() == lethe::Code::kInternal);
   CHECK(FindAll(*conn, "applications", {{"user_id", {"1"}}}).size() == 2);
 }
+
+TEST_CASE("postgres: arrays and special numbers export as JSON", "[postgres]") {
+  Db db;
+  std::string s = db.schema();
+  db.Exec("CREATE TABLE " + s + ".profiles (id int PRIMARY KEY, user_id int, tags text[], flags boolean[], "
+          "vec float8[], ratio numeric, big bigint, day date, ref uuid)");
+  db.Exec("INSERT INTO " + s + ".profiles VALUES (1, 1, '{\"a b\",\"c\\\"d\",NULL,plain}', '{t,f}', "
+          "'{1e-05,-2.5,0}', 'NaN', 9007199254740993, '2026-03-04', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')");
+  json cols = db.DefaultCollections();
+  cols.push_back({{"name", "profiles"}, {"primary_key", "id"}, {"references", {{"user_id", "users.id"}, {"ref", "users.email"}}}});
+  auto conn = MakeConnected(db.Config(cols));
+  auto rows = FindAll(*conn, "profiles", {{"user_id", {"1"}}});
+  REQUIRE(rows.size() == 1);
+  const json& f = rows[0].fields;
+  CHECK(f["tags"] == json::array({"a b", "c\"d", nullptr, "plain"}));
+  CHECK(f["flags"] == json::array({true, false}));
+  CHECK(f["vec"] == json::array({1e-05, -2.5, 0}));
+  CHECK(f["ratio"] == "NaN");
+  CHECK(f["big"] == int64_t{9007199254740993});
+  CHECK(f["day"] == "2026-03-04");
+  // A uuid column matched with values that are not uuids finds nothing, without an error.
+  CHECK(FindAll(*conn, "profiles", {{"ref", {"ann@example.com"}}}).empty());
+  CHECK(FindAll(*conn, "profiles", {{"ref", {"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}}}).size() == 1);
+}
