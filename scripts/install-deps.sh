@@ -9,7 +9,7 @@ PKGS=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev catch2 libpq-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libhowardhinnant-date-dev tzdata
   postgresql postgresql-contrib
-  nodejs python3
+  nodejs python3 curl
   chromium
 )
 
