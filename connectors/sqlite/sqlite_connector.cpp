@@ -170,6 +170,8 @@ class SqliteConnector : public Connector {
     std::string set;
     std::vector<std::string> set_binds;  // bound before the keys
     if (a.kind == EraseAction::Kind::kMask) {
+      // An empty SET would turn this into a DELETE below: refuse it instead.
+      if (a.mask.empty()) return Status::Invalid("mask names no columns", c.pointer + "/erase/mask");
       for (const auto& [col, how] : a.mask) {
         Result<std::string> q = QuoteIdentifier(col, c.pointer + "/erase/mask/" + exec::PointerToken(col));
         if (!q.ok()) return q.status();

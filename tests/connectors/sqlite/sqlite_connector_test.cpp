@@ -200,6 +200,13 @@ TEST_CASE("sqlite connector erases: delete, mask, keep") {
     REQUIRE(conn->Erase(inv, {}, {"100"}, a).ok());
     CHECK(Text(db, "SELECT email FROM invoices WHERE id = 100") == hashed);
   }
+  SECTION("a mask without columns is refused, never a delete") {
+    lethe::EraseAction empty_mask;
+    empty_mask.kind = lethe::EraseAction::Kind::kMask;
+    auto r = conn->Erase(Coll(*conn, "users"), {}, {"1"}, empty_mask);
+    CHECK_FALSE(r.ok());
+    CHECK(Count(db, "SELECT count(*) FROM users") == 2);
+  }
   SECTION("keep changes nothing") {
     lethe::EraseAction keep;
     keep.kind = lethe::EraseAction::Kind::kKeep;
