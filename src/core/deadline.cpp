@@ -152,6 +152,7 @@ constexpr int kCcpaDays = 45;           // Cal. Code Regs. tit. 11 §7021(b)
 constexpr int kCcpaExtensionDays = 45;  // §7021(b), Civ. Code §1798.130(a)(2)
 constexpr int kCcpaAckBusinessDays = 10;  // §7021(a)
 constexpr int kLgpdDays = 15;           // LGPD Art. 19(II)
+constexpr int kMaxSlaDays = 3660;
 
 }  // namespace
 
@@ -197,8 +198,14 @@ Result<DeadlineEngine> DeadlineEngine::Create(DeadlineRules rules) {
     const CustomSla& sla = rules.custom[j];
     std::string at = "/slas/" + std::to_string(j);  // the config key
     if (sla.name.empty()) return Status::Invalid("custom SLA needs a name", at + "/name");
-    if (sla.days < 1) return Status::Invalid("must be at least 1", at + "/days");
-    if (sla.extension_days < 0) return Status::Invalid("must not be negative", at + "/extension_days");
+    // The upper bound keeps day counting cheap and free of overflow; no
+    // law gives ten years to answer.
+    if (sla.days < 1 || sla.days > kMaxSlaDays) {
+      return Status::Invalid("must be between 1 and " + std::to_string(kMaxSlaDays), at + "/days");
+    }
+    if (sla.extension_days < 0 || sla.extension_days > kMaxSlaDays) {
+      return Status::Invalid("must be between 0 and " + std::to_string(kMaxSlaDays), at + "/extension_days");
+    }
     for (size_t k = 0; k < j; ++k) {
       if (rules.custom[k].name == sla.name) {
         return Status::Invalid("duplicate custom SLA \"" + sla.name + "\"", at + "/name");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <date/tz.h>
 
 #include "lethe/deadline.h"
 #include "lethe/request.h"
@@ -329,6 +330,12 @@ TEST_CASE("Create validates the time zone, holidays and custom SLAs", "[deadline
   rules.holidays = {"2026-12-25"};
   rules.custom = {{"a", 0, 0, false, false}};
   CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/0/days");
+  rules.custom = {{"a", 100000, 0, true, false}};
+  CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/0/days");
+  rules.custom = {{"a", 10, -1, false, false}};
+  CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/0/extension_days");
+  rules.custom = {{"", 10, 0, false, false}};
+  CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/0/name");
   rules.custom = {{"a", 10, 0, false, false}, {"a", 5, 0, false, false}};
   CHECK(DeadlineEngine::Create(rules).status().field() == "/slas/1/name");
   rules.custom = {{"a", 10, 0, false, false}};
@@ -355,4 +362,74 @@ TEST_CASE("LoadHolidays reads dates, comments and blank lines", "[deadline]") {
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == Code::kInvalid);
   CHECK_THAT(missing.status().message(), Catch::Contains("/nonexistent/lethe/holidays.txt"));
+}
+
+TEST_CASE("GDPR: leap-day receipt and month-end clamping", "[deadline]") {
+  DeadlineEngine e = Engine("UTC");
+  const Expect cases[] = {
+      {"2028-02-29T10:00:00Z", "2028-03-29", "2028-03-29T23:59:59Z"},  // Wed
+      {"2026-01-29T10:00:00Z", "2026-03-02", "2026-03-02T23:59:59Z"},  // Feb 28 (Sat) -> Mon
+      {"2025-01-29T10:00:00Z", "2025-02-28", "2025-02-28T23:59:59Z"},  // clamped, Fri
+      {"2028-01-30T10:00:00Z", "2028-02-29", "2028-02-29T23:59:59Z"},  // clamped to leap day
+      {"2026-05-31T10:00:00Z", "2026-06-30", "2026-06-30T23:59:59Z"},  // Tue
+  };
+  for (const Expect& x : cases) CheckDue(e, Regulation::kGdpr, x);
+  // Extension clamps too: Nov 30 2027 + 3 months = Feb 29 2028 (Tue).
+  CheckDue(e, Regulation::kGdpr, {"2027-11-30T10:00:00Z", "2028-02-29", "2028-02-29T23:59:59Z"}, true);
+}
+
+TEST_CASE("End of day that occurs twice (DST ends at midnight) takes the earlier instant", "[deadline]") {
+  // Chile leaves summer time at 24:00 on Sat Apr 4 2026, so 23:00-23:59:59
+  // happens twice: at -03 and again at -04. The first one is the deadline.
+  CheckDue(Engine("America/Santiago"), Regulation::kCcpa,
+           {"2026-02-18T15:00:00Z", "2026-04-04", "2026-04-05T02:59:59Z"});
+}
+
+TEST_CASE("Deadline invariants over three years of receipt days", "[deadline]") {
+  // Every receipt day from 2026 to 2028 at 12:00 local, in zones on both
+  // sides of UTC, checked against properties rather than fixed dates.
+  std::set<std::string> holidays = {"2026-12-25", "2026-12-26", "2027-12-25", "2027-12-27", "2028-01-01"};
+  for (const char* tz : {"Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo", "UTC"}) {
+    DeadlineEngine e = Engine(tz, holidays);
+    const date::time_zone* zone = date::locate_zone(tz);
+    auto local_date = [&](Time t) { return std::chrono::floor<date::days>(zone->to_local(t)); };
+    auto check_end_of_day = [&](const Deadline& d) {
+      auto local = zone->to_local(d.due_at);
+      auto day = std::chrono::floor<date::days>(local);
+      CHECK(date::format("%F", day) == d.due_date);
+      CHECK(local - day == std::chrono::seconds{86399});
+    };
+    for (date::local_days day = date::local_days{date::year{2026} / 1 / 1};
+         day <= date::local_days{date::year{2028} / 12 / 31}; day += date::days{1}) {
+      Time received = zone->to_sys(day + std::chrono::hours{12});
+      INFO(tz << " received " << date::format("%F", day));
+      REQUIRE(local_date(received) == day);
+
+      Deadline gdpr = *e.Due(Regulation::kGdpr, received);
+      Deadline gdpr_ext = *e.Extended(Regulation::kGdpr, received);
+      check_end_of_day(gdpr);
+      check_end_of_day(gdpr_ext);
+      date::local_days due = local_date(gdpr.due_at);
+      date::weekday wd{due};
+      // A working day, 28 to 31 days after receipt plus at most a long weekend.
+      CHECK(wd != date::Saturday);
+      CHECK(wd != date::Sunday);
+      CHECK(holidays.count(gdpr.due_date) == 0);
+      CHECK((due - day).count() >= 28);
+      CHECK((due - day).count() <= 31 + 4);
+      CHECK((local_date(gdpr_ext.due_at) - day).count() >= 89);
+      CHECK((local_date(gdpr_ext.due_at) - day).count() <= 92 + 4);
+      CHECK(gdpr_ext.due_at > gdpr.due_at);
+
+      Deadline ccpa = *e.Due(Regulation::kCcpa, received);
+      check_end_of_day(ccpa);
+      CHECK((local_date(ccpa.due_at) - day).count() == 45);
+      CHECK((local_date(e.Extended(Regulation::kCcpa, received)->due_at) - day).count() == 90);
+      Deadline ack = *e.AcknowledgeBy(Regulation::kCcpa, received);
+      // 10 working days: 12 days from a Sunday receipt, 14 from a weekday, more over holidays.
+      CHECK((local_date(ack.due_at) - day).count() >= 12);
+      CHECK((local_date(ack.due_at) - day).count() <= 19);
+      CHECK(DaysLeft(gdpr.due_at, received) >= 28);
+    }
+  }
 }

@@ -79,6 +79,9 @@ expect_json '{"regulation":"lgpd","received_at":"2026-01-31T10:00:00Z","due_date
   --regulation lgpd --received 2026-01-31T10:00:00Z
 expect_json '{"regulation":"custom","received_at":"2026-01-31T10:00:00Z","due_date":"2026-02-20","due_at":"2026-02-20T23:59:59Z"}' \
   --regulation custom --received 2026-01-31T10:00:00Z --sla-days 20
+# Working days: Sat Jan 31 + 15 working days (10 + 5 extension) = Fri Feb 20.
+expect_json '{"regulation":"custom","received_at":"2026-01-31T10:00:00Z","due_date":"2026-02-20","due_at":"2026-02-20T23:59:59Z","extended":true}' \
+  --regulation custom --received 2026-01-31T10:00:00Z --sla-days 10 --sla-extension-days 5 --business-days --extended
 
 # Bad input: exit 2, one line on stderr naming the problem.
 expect_error 2 'unknown regulation "hipaa"' --regulation hipaa --received 2026-01-31T10:00:00Z
@@ -91,6 +94,8 @@ expect_error 2 "$TMP/bad_holidays.txt:1" --regulation gdpr --received 2026-01-31
 expect_error 2 'unknown time zone' --regulation gdpr --received 2026-01-31T10:00:00Z --tz Mars/Olympus_Mons
 expect_error 2 'no extension' --regulation lgpd --received 2026-01-31T10:00:00Z --extended
 expect_error 2 'needs --sla-days' --regulation custom --received 2026-01-31T10:00:00Z
+expect_error 2 '--sla-days: must be between' --regulation custom --received 2026-01-31T10:00:00Z --sla-days 99999999
+expect_error 2 'only applies to --regulation custom' --regulation gdpr --received 2026-01-31T10:00:00Z --sla-days 5
 
 # A missing required option is a usage error too (CLI11 may print more than one line).
 "$BIN" deadline --regulation gdpr >/dev/null 2>&1
