@@ -101,7 +101,8 @@ function render(section, r) {
   box.dataset.requestId = r.id;
   box.dataset.status = r.status;
   const line = el('p', {});
-  line.append(el('span', { class: 'state' }, WORDS[r.status] || r.status));
+  const word = section === 'delete' && r.status === 'approved' ? 'Scheduled' : WORDS[r.status] || r.status;
+  line.append(el('span', { class: 'state' }, word));
   line.append(document.createTextNode(` — request ${r.id}, received ${when(r.received_at)}`));
   box.append(line);
 

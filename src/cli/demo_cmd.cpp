@@ -110,7 +110,7 @@ Status WriteConfig(const fs::path& dir, const DemoWorldOptions& world, const std
     doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (!doc.is_object()) return Status::Invalid(p.string() + ": not a JSON object");
     doc["listen"] = listen;
-    doc["public_url"] = "http://" + listen;
+    doc["public_url"] = DemoPublicUrl(listen);
     auto& ops = doc["operators"];
     if (!ops.is_array()) ops = nlohmann::json::array();
     bool found = false;
@@ -166,7 +166,7 @@ Status RunDemo(const DemoArgs& args) {
 
   if (built) LETHE_RETURN_IF_ERROR(SeedDemoRequests(*config));
 
-  std::string base = "http://" + args.listen;
+  std::string base = DemoPublicUrl(args.listen);
   std::string jwt;
 #ifdef HAVE_LETHE_HTTP
   int64_t now = ToUnix(Now());

@@ -468,7 +468,7 @@ nlohmann::json DemoConfig(const DemoWorldOptions& opts, const std::string& liste
   });
   return json{
       {"listen", listen},
-      {"public_url", "http://" + listen},
+      {"public_url", DemoPublicUrl(listen)},
       {"store", {{"sqlite", "lethe.db"}}},
       {"timezone", "Europe/Berlin"},
       {"holidays", {"2026-12-24", "2026-12-25", "2026-12-26", "2026-12-31", "2027-01-01"}},
@@ -482,6 +482,14 @@ nlohmann::json DemoConfig(const DemoWorldOptions& opts, const std::string& liste
       {"audit", {{"pseudonym_key_env", kDemoAuditKeyEnv}}},
       {"connectors", connectors},
   };
+}
+
+std::string DemoPublicUrl(const std::string& listen) {
+  // Listening on every interface still means a browser here uses loopback.
+  std::string shown = listen;
+  if (shown.starts_with("0.0.0.0:")) shown = "127.0.0.1:" + shown.substr(8);
+  if (shown.starts_with(":")) shown = "127.0.0.1" + shown;
+  return "http://" + shown;
 }
 
 std::string FindSqliteVec() {

@@ -26,6 +26,10 @@ Status BuildDemoWorld(const DemoWorldOptions& opts);
 nlohmann::json DemoConfig(const DemoWorldOptions& opts, const std::string& listen,
                           const std::string& operator_key_sha256);
 
+// http://HOST:PORT for a listen address; 0.0.0.0 (every interface) is shown
+// as 127.0.0.1, the address a browser on this machine uses.
+std::string DemoPublicUrl(const std::string& listen);
+
 // Where sqlite-vec's vec0.so is, if anywhere: $LETHE_SQLITE_VEC, else
 // tests/services/node_modules/sqlite-vec-linux-x64/vec0.so under
 // $LETHE_SOURCE_DIR, the binary's parent directory, or the working directory.

@@ -184,6 +184,7 @@ test('settings page: a deletion can be cancelled during its grace period', async
   await cancel.waitFor();
   assert.equal(await page.locator('#delete-progress').getAttribute('data-status'), 'approved');
   assert.match(await page.locator('#delete-progress').innerText(), /will be deleted after/);
+  await page.screenshot({ path: path.join(SHOTS, 'settings-deletion.png') });
   await cancel.click();
   await page.waitForSelector('#delete-progress[data-status="cancelled"]');
   // The server agrees.
