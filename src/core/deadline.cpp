@@ -122,19 +122,6 @@ LocalDay AddMonthsClamped(LocalDay d, int months) {
   return LocalDay{date::year_month_day{target_ym.year(), target_ym.month(), day}};
 }
 
-std::string RegName(Regulation reg) {
-  // Kept local so the engine does not depend on request.cpp for messages.
-  switch (reg) {
-    case Regulation::kGdpr: return "gdpr";
-    case Regulation::kUkGdpr: return "uk_gdpr";
-    case Regulation::kCcpa: return "ccpa";
-    case Regulation::kLgpd: return "lgpd";
-    case Regulation::kUsState: return "us_state";
-    case Regulation::kCustom: return "custom";
-  }
-  return "unknown";
-}
-
 Result<const CustomSla*> FindSla(const DeadlineRules& rules, const std::string& name) {
   for (const CustomSla& sla : rules.custom) {
     if (sla.name == name) return &sla;
@@ -315,7 +302,7 @@ Deadline DeadlineEngine::AddPause(const Deadline& d, int64_t paused_seconds) con
 
 Result<Deadline> DeadlineEngine::AcknowledgeBy(Regulation reg, Time received) const {
   if (reg != Regulation::kCcpa) {
-    return Status::Conflict(RegName(reg) + " has no acknowledgement deadline");
+    return Status::Conflict(std::string(ToString(reg)) + " has no acknowledgement deadline");
   }
   Calendar cal(rules_);
   return cal.EndOf(cal.AddBusinessDays(cal.DateOf(received), kCcpaAckBusinessDays));
