@@ -1,11 +1,40 @@
-// Placeholder: replaced by the real `lethe serve` command.
+// `lethe serve --config FILE`: the HTTP API, the workers and the scheduler
+// in one process, until SIGTERM/SIGINT (then exit 0).
 #include "cli/commands.h"
+#include "lethe/config.h"
+
+#ifdef HAVE_LETHE_HTTP
+#include "http/server.h"
+#endif
 
 namespace lethe::cli {
 
 void AddServeCommand(CLI::App& app) {
-  app.add_subcommand("serve", "(not implemented yet)")->callback([] {
-    Fail(Status::Internal("serve: not implemented yet"));
+  auto* cmd = app.add_subcommand("serve", "HTTP API + scheduler + workers");
+  auto config_path = std::make_shared<std::string>();
+  auto listen = std::make_shared<std::string>();
+  auto no_workers = std::make_shared<bool>(false);
+  cmd->add_option("--config", *config_path, "config file")->required();
+  cmd->add_option("--listen", *listen, "host:port (overrides the config's listen)");
+  cmd->add_flag("--no-workers", *no_workers, "serve the API only; run no workers or scheduler");
+  cmd->callback([config_path, listen, no_workers] {
+    Result<Config> config = LoadConfig(*config_path);
+    if (!config.ok()) {
+      // Configuration errors are exit 2 whatever their code.
+      Fail(config.status());
+      ExitCode() = 2;
+      return;
+    }
+#ifdef HAVE_LETHE_HTTP
+    http::ServeOptions opts;
+    opts.listen = *listen;
+    opts.workers = !*no_workers;
+    opts.on_listening = [](unsigned short port) { std::fprintf(stderr, "lethe: listening on port %u\n", port); };
+    Status st = http::ServeConfig(*config, std::move(opts));
+    if (!st.ok()) Fail(st);
+#else
+    Fail(Status::Internal("serve: built without the HTTP service"));
+#endif
   });
 }
 

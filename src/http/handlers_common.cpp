@@ -1,0 +1,130 @@
+#include "http/handlers_common.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+namespace lethe::http {
+
+nlohmann::json EventJson(const Event& e, bool subject_view) {
+  nlohmann::json j = {{"at", FormatRfc3339(e.at)}, {"kind", e.kind}};
+  std::string actor = e.actor;
+  if (subject_view && actor != "subject" && actor != "system") actor = "operator";
+  j["actor"] = actor;
+  if (!e.reason.empty()) j["reason"] = e.reason;
+  if (!e.from_status.empty()) j["from"] = e.from_status;
+  if (!e.to_status.empty()) j["to"] = e.to_status;
+  return j;
+}
+
+nlohmann::json TaskJson(const Task& t) {
+  nlohmann::json j = {{"connector", t.connector}, {"collection", t.collection}, {"action", t.action},
+                      {"status", t.status},       {"rows", t.rows},             {"attempts", t.attempts}};
+  if (!t.error.empty()) j["error"] = t.error;
+  if (!t.detail.empty()) j["detail"] = t.detail;
+  return j;
+}
+
+Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool subject_view) {
+  nlohmann::json j = r.ToJson(now);
+  Result<std::vector<Event>> events = s.store().Events(r.id);
+  if (!events.ok()) return events.status();
+  Result<std::vector<Task>> tasks = s.store().Tasks(r.id);
+  if (!tasks.ok()) return tasks.status();
+  nlohmann::json ev = nlohmann::json::array();
+  for (const Event& e : *events) {
+    // Notes and assignments are the operators' working notes, not the subject's business.
+    if (subject_view && (e.kind == "note" || e.kind == "noted" || e.kind == "assigned")) continue;
+    ev.push_back(EventJson(e, subject_view));
+  }
+  nlohmann::json ts = nlohmann::json::array();
+  for (const Task& t : *tasks) ts.push_back(TaskJson(t));
+  j["events"] = std::move(ev);
+  j["tasks"] = std::move(ts);
+  if (subject_view) {
+    j.erase("note");
+    j.erase("assignee");
+  }
+  return j;
+}
+
+Reply DetailReply(Service& s, const Result<Request>& r, Time now, bool subject_view, unsigned ok_status) {
+  if (!r.ok()) return Reply::Error(r.status());
+  Result<nlohmann::json> j = DetailJson(s, *r, now, subject_view);
+  if (!j.ok()) return Reply::Error(j.status());
+  return Reply::Json(ok_status, *j);
+}
+
+Result<Request> LoadOwned(Service& s, const std::string& id, const std::string& sub) {
+  Result<Request> r = s.store().Get(id);
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound) return Status::NotFound("no such request");
+    return r.status();
+  }
+  if (r->owner.empty() || r->owner != sub) return Status::NotFound("no such request");
+  return r;
+}
+
+Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via) {
+  if (r.type != RequestType::kAccess && r.type != RequestType::kPortability)
+    return Reply::Error(Status::NotFound("only access and portability requests have an export"));
+  std::string path = r.export_path;
+  if (path.empty() && r.result.is_object() && r.result.contains("export_path") && r.result["export_path"].is_string())
+    path = r.result["export_path"].get<std::string>();
+  if (r.status != RequestStatus::kCompleted || path.empty())
+    return Reply::Error(Status::Conflict("the export is not ready: request is \"" +
+                                         std::string(ToString(r.status)) + "\""));
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || !std::filesystem::is_regular_file(path, ec))
+    return Reply::Error(Status::NotFound("the export is no longer available"));
+
+  AuditEntry a;
+  a.at = now;
+  a.request_id = r.id;
+  a.kind = "downloaded";
+  a.actor = actor;
+  a.subject_ref = s.workflow().SubjectRef(r.subject);
+  a.detail = {{"via", via}, {"bytes", size}};
+  // No audit entry, no download: the log must show every disclosure.
+  Status st = s.store().AppendAudit(a);
+  if (!st.ok()) return Reply::Error(st);
+
+  Reply rep;
+  rep.status = 200;
+  rep.content_type = "application/zip";
+  rep.file_path = path;
+  rep.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + r.id + ".zip\"");
+  rep.headers.emplace_back("Cache-Control", "no-store");
+  return rep;
+}
+
+Status PageParams(const Context& ctx, RequestFilter* f) {
+  auto it = ctx.query.find("limit");
+  if (it != ctx.query.end()) {
+    int v = 0;
+    try {
+      size_t used = 0;
+      v = std::stoi(it->second, &used);
+      if (used != it->second.size()) v = 0;
+    } catch (...) {
+      v = 0;
+    }
+    if (v < 1 || v > 500) return Status::Invalid("limit must be an integer from 1 to 500", "/query/limit");
+    f->limit = v;
+  }
+  it = ctx.query.find("cursor");
+  if (it != ctx.query.end()) f->cursor = it->second;
+  return Status::Ok();
+}
+
+nlohmann::json PageJson(const RequestPage& page, Time now) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const Request& r : page.items) items.push_back(r.ToJson(now));
+  nlohmann::json j = {{"items", std::move(items)}};
+  j["next_cursor"] = page.next_cursor.empty() ? nlohmann::json(nullptr) : nlohmann::json(page.next_cursor);
+  return j;
+}
+
+}  // namespace lethe::http

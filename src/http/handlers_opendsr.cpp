@@ -1,0 +1,207 @@
+// OpenDSR 2.0: the request format controllers and processors exchange.
+// A request is known to the caller by its own subject_request_id; we keep
+// subject_request_id -> request id in a record (kind "opendsr").
+#include <openssl/evp.h>
+
+#include "http/handlers_common.h"
+#include "http/json_input.h"
+#include "notify/notifications.h"
+#include "notify/notifier.h"
+
+namespace lethe::http {
+namespace {
+
+using bhttp::verb;
+constexpr const char* kKind = "opendsr";
+
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(n);
+  return out;
+}
+
+std::string ControllerId(Service& s) {
+  return s.notifier() ? s.notifier()->opendsr_controller_id() : std::string();
+}
+
+nlohmann::json StatusJson(Service& s, const Request& r) {
+  nlohmann::json j = {{"api_version", "2.0"},
+                      {"subject_request_id", r.external_id},
+                      {"request_status", OpenDsrStatus(r.status)},
+                      {"expected_completion_time", FormatRfc3339(r.due_at)},
+                      {"received_time", FormatRfc3339(r.created_at)}};
+  const std::string cid = ControllerId(s);
+  if (!cid.empty()) j["controller_id"] = cid;
+  return j;
+}
+
+// Signs the response body when a processor key is configured (OpenDSR 8.6).
+Reply Signed(Service& s, unsigned status, const nlohmann::json& j) {
+  Reply r = Reply::Json(status, j);
+  if (s.notifier() && s.notifier()->can_sign_opendsr()) {
+    Result<std::string> sig = s.notifier()->SignOpenDsr(r.body);
+    if (sig.ok()) r.headers.emplace_back("X-OpenDSR-Signature", *sig);
+    if (!s.notifier()->opendsr_domain().empty())
+      r.headers.emplace_back("X-OpenDSR-Processor-Domain", s.notifier()->opendsr_domain());
+  }
+  return r;
+}
+
+Result<Request> Lookup(Service& s, const std::string& srid) {
+  Result<std::optional<Record>> rec = s.store().GetRecord(kKind, srid);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value() || (**rec).value.value("request_id", "").empty())
+    return Status::NotFound("no such subject_request_id");
+  return s.store().Get((**rec).value["request_id"].get<std::string>());
+}
+
+Reply Discovery(Service& s, Context&) {
+  nlohmann::json j = {
+      {"api_version", "2.0"},
+      {"supported_identities",
+       {{{"identity_type", "email"}, {"identity_format", "raw"}},
+        {{"identity_type", "controller_customer_id"}, {"identity_format", "raw"}},
+        {{"identity_type", "phone_number"}, {"identity_format", "raw"}}}},
+      {"supported_subject_request_types", {"access", "portability", "erasure"}},
+      {"supported_regulations", {"gdpr", "uk_gdpr", "ccpa", "lgpd", "us_state"}}};
+  if (s.notifier() && !s.notifier()->opendsr_certificate_url().empty())
+    j["processor_certificate"] = s.notifier()->opendsr_certificate_url();
+  return Reply::Json(200, j);
+}
+
+Reply Create(Service& s, Context& ctx) {
+  Result<nlohmann::json> parsed = ParseObject(ctx.req.body(), false);
+  if (!parsed.ok()) return Reply::Error(parsed.status());
+  const nlohmann::json& b = *parsed;
+  auto fail = [](const Status& st) { return Reply::Error(st); };
+  Status st = OnlyFields(b, {"api_version", "regulation", "subject_request_id", "subject_request_type",
+                             "subject_identities", "submitted_time", "status_callback_urls", "property_id",
+                             "extensions"});
+  if (!st.ok()) return fail(st);
+
+  std::string version = "2.0";
+  if (!(st = GetString(b, "api_version", &version, false)).ok()) return fail(st);
+  if (version != "2.0") return fail(Status::Invalid("only api_version 2.0 is supported", "/api_version"));
+
+  NewRequest in;
+  in.channel = "opendsr";
+  in.verified = true;  // the controller verified its subject before sending
+  if (!(st = GetString(b, "subject_request_id", &in.external_id, true)).ok()) return fail(st);
+  if (in.external_id.size() > 128) return fail(Status::Invalid("too long", "/subject_request_id"));
+  for (unsigned char c : in.external_id)
+    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.'))
+      return fail(Status::Invalid("must be letters, digits, '-', '_' or '.' (a UUID)", "/subject_request_id"));
+
+  std::string type;
+  if (!(st = GetString(b, "subject_request_type", &type, true)).ok()) return fail(st);
+  if (type == "erasure") in.type = RequestType::kErasure;
+  else if (type == "access") in.type = RequestType::kAccess;
+  else if (type == "portability") in.type = RequestType::kPortability;
+  else return fail(Status::Invalid("must be erasure, access or portability", "/subject_request_type"));
+
+  std::string reg;
+  if (!(st = GetString(b, "regulation", &reg, false)).ok()) return fail(st);
+  if (!reg.empty()) {
+    in.regulation = ParseRegulation(reg);
+    if (!in.regulation || *in.regulation == Regulation::kCustom)
+      return fail(Status::Invalid("unknown regulation \"" + reg + "\"", "/regulation"));
+  }
+
+  auto ids = b.find("subject_identities");
+  if (ids == b.end() || !ids->is_array() || ids->empty())
+    return fail(Status::Invalid("at least one identity is required", "/subject_identities"));
+  for (size_t i = 0; i < ids->size(); ++i) {
+    const std::string p = "/subject_identities/" + std::to_string(i);
+    const nlohmann::json& id = (*ids)[i];
+    if (!id.is_object()) return fail(Status::Invalid("must be an object", p));
+    if (!(st = OnlyFields(id, {"identity_type", "identity_value", "identity_format"}, p)).ok()) return fail(st);
+    std::string kind, value, format = "raw";
+    if (!(st = GetString(id, "identity_type", &kind, true, p)).ok()) return fail(st);
+    if (!(st = GetString(id, "identity_value", &value, true, p)).ok()) return fail(st);
+    if (!(st = GetString(id, "identity_format", &format, false, p)).ok()) return fail(st);
+    // Hashed identities cannot be matched against the data graph's columns.
+    if (format != "raw") return fail(Status::Invalid("only \"raw\" is supported", p + "/identity_format"));
+    if (value.size() > 320) return fail(Status::Invalid("too long", p + "/identity_value"));
+    if (kind == "email") in.subject.email = value;
+    else if (kind == "controller_customer_id") in.subject.user_id = value;
+    else if (kind == "phone_number") in.subject.phone = value;
+    else return fail(Status::Invalid("unsupported identity_type \"" + kind + "\"", p + "/identity_type"));
+  }
+  if (!in.subject.email.empty() && in.subject.email.find('@') == std::string::npos)
+    return fail(Status::Invalid("not an email address", "/subject_identities"));
+
+  if (!(st = GetTime(b, "submitted_time", &in.received_at)).ok()) return fail(st);
+  if (in.received_at && *in.received_at > ctx.now + std::chrono::minutes(5))
+    return fail(Status::Invalid("must not be in the future", "/submitted_time"));
+
+  if (b.contains("status_callback_urls")) {
+    const nlohmann::json& urls = b["status_callback_urls"];
+    if (!urls.is_array()) return fail(Status::Invalid("must be an array of URLs", "/status_callback_urls"));
+    for (size_t i = 0; i < urls.size(); ++i) {
+      const std::string p = "/status_callback_urls/" + std::to_string(i);
+      if (!urls[i].is_string()) return fail(Status::Invalid("must be a URL", p));
+      std::string u = urls[i];
+      if ((u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) || u.size() > 2048)
+        return fail(Status::Invalid("must be an http(s) URL", p));
+      in.status_callback_urls.push_back(u);
+    }
+  }
+  if (b.contains("extensions") && !b["extensions"].is_object())
+    return fail(Status::Invalid("must be an object", "/extensions"));
+
+  // Claim the subject_request_id first: a controller that retries gets the
+  // request it already filed, never a second one.
+  Record claim;
+  claim.kind = kKind;
+  claim.key = in.external_id;
+  claim.value = {{"request_id", ""}};
+  claim.created_at = ctx.now;
+  Result<bool> claimed = s.store().PutRecordIfAbsent(claim);
+  if (!claimed.ok()) return fail(claimed.status());
+  if (!*claimed) {
+    Result<Request> existing = Lookup(s, in.external_id);
+    if (!existing.ok()) return fail(Status::Conflict("subject_request_id is being filed; retry shortly"));
+    nlohmann::json j = StatusJson(s, *existing);
+    j["encoded_request"] = Base64(ctx.req.body());
+    return Signed(s, 201, j);
+  }
+  Result<Request> r = s.workflow().Submit(in, ctx.principal.Actor());
+  if (!r.ok()) {
+    (void)s.store().DeleteRecord(kKind, in.external_id);
+    return fail(r.status());
+  }
+  claim.value = {{"request_id", r->id}};
+  if (Status put = s.store().PutRecord(claim); !put.ok()) return fail(put);
+  nlohmann::json j = StatusJson(s, *r);
+  j["encoded_request"] = Base64(ctx.req.body());
+  return Signed(s, 201, j);
+}
+
+Reply Get(Service& s, Context& ctx) {
+  Result<Request> r = Lookup(s, ctx.params["id"]);
+  if (!r.ok()) return Reply::Error(r.status());
+  return Signed(s, 200, StatusJson(s, *r));
+}
+
+Reply Cancel(Service& s, Context& ctx) {
+  Result<Request> r = Lookup(s, ctx.params["id"]);
+  if (!r.ok()) return Reply::Error(r.status());
+  Result<Request> done = s.workflow().Act(r->id, Action::kCancel, ctx.principal.Actor(), "cancelled via OpenDSR");
+  if (!done.ok()) return Reply::Error(done.status());
+  return Signed(s, 200, StatusJson(s, *done));
+}
+
+}  // namespace
+
+void AddOpenDsrRoutes(Router& r, Service& s) {
+  Service* sp = &s;
+  // Discovery describes capabilities only; OpenDSR has callers fetch it unauthenticated.
+  r.Add(verb::get, "/opendsr/discovery", Access::kPublic, [sp](Context& c) { return Discovery(*sp, c); });
+  r.Add(verb::post, "/opendsr/requests", Access::kAct, [sp](Context& c) { return Create(*sp, c); }, true);
+  r.Add(verb::get, "/opendsr/requests/{id}", Access::kRead, [sp](Context& c) { return Get(*sp, c); });
+  r.Add(verb::delete_, "/opendsr/requests/{id}", Access::kAct, [sp](Context& c) { return Cancel(*sp, c); });
+}
+
+}  // namespace lethe::http

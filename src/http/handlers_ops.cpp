@@ -1,0 +1,131 @@
+// Operations: health, Prometheus metrics, and the static web UIs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include "http/handlers_common.h"
+
+namespace lethe::http {
+namespace {
+
+using bhttp::verb;
+namespace fs = std::filesystem;
+
+Reply Health(Service& s, Context&) {
+  // A cheap read proves the store answers without scanning requests.
+  Result<std::optional<Record>> r = s.store().GetRecord("health", "probe");
+  if (!r.ok()) return Reply::Error(Status::Unavailable("store: " + r.status().message()));
+  return Reply::Json(200, {{"status", "ok"}});
+}
+
+std::string Escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out;
+}
+
+Reply Metrics(Service& s, Context& ctx) {
+  std::string out;
+  Result<nlohmann::json> stats = s.store().Stats(ctx.now);
+  if (stats.ok()) {
+    const nlohmann::json& st = *stats;
+    out += "# HELP lethe_requests Requests by status.\n# TYPE lethe_requests gauge\n";
+    if (st.contains("by_status") && st["by_status"].is_object()) {
+      for (const auto& [k, v] : st["by_status"].items())
+        if (v.is_number()) out += "lethe_requests{status=\"" + Escape(k) + "\"} " + std::to_string(v.get<int64_t>()) + "\n";
+    }
+    if (st.contains("by_type") && st["by_type"].is_object()) {
+      out += "# HELP lethe_requests_by_type Requests by type.\n# TYPE lethe_requests_by_type gauge\n";
+      for (const auto& [k, v] : st["by_type"].items())
+        if (v.is_number()) out += "lethe_requests_by_type{type=\"" + Escape(k) + "\"} " + std::to_string(v.get<int64_t>()) + "\n";
+    }
+    out += "# HELP lethe_requests_overdue Open requests past their deadline.\n# TYPE lethe_requests_overdue gauge\n";
+    out += "lethe_requests_overdue " + std::to_string(st.value("overdue", int64_t{0})) + "\n";
+  }
+  out += s.http_latency().Render("lethe_http_request_duration_seconds", "HTTP request handling time.");
+  return Reply::Text(200, "text/plain; version=0.0.4; charset=utf-8", std::move(out));
+}
+
+std::string ContentType(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
+// Serves `tail` (still percent-encoded) from `root`. Anything that could
+// climb out of root is refused before the file system sees it, and the
+// resolved path is checked to be inside root as well (symlinks).
+Reply StaticFile(const std::string& root, const std::string& mount, Context& ctx) {
+  std::string tail;
+  if (!PercentDecode(ctx.params["*"], &tail, false)) return Reply::Error(Status::NotFound("no such file"));
+  std::string_view target(ctx.req.target().data(), ctx.req.target().size());
+  target = target.substr(0, target.find('?'));
+  if (tail.empty() && (target.empty() || target.back() != '/')) {
+    Reply r = Reply::Text(301, "text/plain", "moved\n");
+    r.headers.emplace_back("Location", mount + "/");
+    return r;
+  }
+  if (tail.empty() || tail.back() == '/') tail += "index.html";
+  if (tail.front() == '/' || tail.find('\\') != std::string::npos) return Reply::Error(Status::NotFound("no such file"));
+  for (const auto& part : fs::path(tail)) {
+    if (part == ".." || part == ".") return Reply::Error(Status::NotFound("no such file"));
+  }
+  std::error_code ec;
+  const fs::path base = fs::canonical(root, ec);
+  if (ec) return Reply::Error(Status::NotFound("no such file"));
+  const fs::path full = fs::weakly_canonical(base / tail, ec);
+  if (ec) return Reply::Error(Status::NotFound("no such file"));
+  auto [bend, fend] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
+  if (bend != base.end() || !fs::is_regular_file(full, ec)) return Reply::Error(Status::NotFound("no such file"));
+  Reply r;
+  r.status = 200;
+  r.content_type = ContentType(full);
+  r.file_path = full.string();
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
+// The source tree: $LETHE_SOURCE_DIR, else the parent of the binary's
+// folder (build/lethe -> .), which is where `make` puts it.
+std::string SourceDir() {
+  if (const char* d = std::getenv("LETHE_SOURCE_DIR"); d && *d) return d;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return ".";
+  return exe.parent_path().parent_path().string();
+}
+
+}  // namespace
+
+void AddOpsRoutes(Router& r, Service& s) {
+  Service* sp = &s;
+  r.Add(verb::get, "/healthz", Access::kPublic, [sp](Context& c) { return Health(*sp, c); });
+  r.Add(verb::get, "/metrics", Access::kPublic, [sp](Context& c) { return Metrics(*sp, c); });
+  std::string inbox = s.options().static_dir.empty() ? SourceDir() + "/web/inbox" : s.options().static_dir;
+  std::string examples =
+      s.options().examples_dir.empty() ? SourceDir() + "/examples/settings-page" : s.options().examples_dir;
+  r.Add(verb::get, "/inbox/*", Access::kPublic, [inbox](Context& c) { return StaticFile(inbox, "/inbox", c); });
+  r.Add(verb::get, "/examples/settings-page/*", Access::kPublic,
+        [examples](Context& c) { return StaticFile(examples, "/examples/settings-page", c); });
+  r.Add(verb::get, "/", Access::kPublic, [](Context&) {
+    Reply rep = Reply::Text(302, "text/plain", "see /inbox/\n");
+    rep.headers.emplace_back("Location", "/inbox/");
+    return rep;
+  });
+}
+
+}  // namespace lethe::http

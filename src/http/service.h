@@ -1,0 +1,93 @@
+// The Service: everything `lethe serve` runs, built from one Config. It owns
+// the store, the workflow, the executor, the notifier and the scheduler, and
+// turns one HTTP request into one Reply (Handle). The network side lives in
+// server.h; this file knows no sockets, so tests and the demo can drive it.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "http/auth.h"
+#include "http/metrics.h"
+#include "http/reply.h"
+#include "http/router.h"
+#include "lethe/config.h"
+#include "lethe/engine.h"
+#include "lethe/executor.h"
+#include "lethe/store.h"
+#include "lethe/workflow.h"
+
+namespace lethe {
+class Notifier;
+class Scheduler;
+}  // namespace lethe
+
+namespace lethe::http {
+
+struct ServiceOptions {
+  // Operator web UI served at /inbox/, and the example host app's settings
+  // page at /examples/settings-page/. Empty: the source tree's folders.
+  std::string static_dir;
+  std::string examples_dir;
+  // Submission budgets (token buckets): per subject and per operator key.
+  double subject_burst = 10, subject_per_second = 1.0 / 60;
+  double operator_burst = 300, operator_per_second = 100;
+  // Tests and benches may inject an executor; otherwise one is built from
+  // the config's connectors.
+  std::unique_ptr<Executor> executor;
+};
+
+class Service {
+ public:
+  // Opens the store named by the config, builds the workflow, the executor,
+  // the notifier and the scheduler. Errors are the config's or the store's.
+  static Result<std::unique_ptr<Service>> Create(const Config& config, ServiceOptions opts = {});
+  ~Service();
+
+  // One request in, one reply out. Never throws; bad input is 4xx.
+  Reply Handle(const HttpRequest& req);
+
+  // Background work: executes due requests (Worker::RunOnce). Returns how
+  // many finished. Serialized: never runs twice at once.
+  Result<int> RunWorkers();
+  // Notifications, reminders, purges, outbox delivery (Scheduler::Tick).
+  Result<int> TickScheduler();
+
+  const Config& config() const { return engine_->config; }
+  Store& store() { return *engine_->store; }
+  Workflow& workflow() { return *engine_->workflow; }
+  Engine& engine() { return *engine_; }
+  Executor* executor() { return executor_.get(); }  // null when none could be built
+  Notifier* notifier() { return notifier_.get(); }
+  const Authenticator& auth() const { return *auth_; }
+  LatencyHistogram& http_latency() { return http_latency_; }
+  const ServiceOptions& options() const { return opts_; }
+
+ private:
+  Service(const Config& config, ServiceOptions opts);
+  Reply Dispatch(const HttpRequest& req, std::string* route_name);
+  Reply WithIdempotency(const std::string& key, Context& ctx, const Route& route);
+
+  ServiceOptions opts_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Authenticator> auth_;
+  RateLimiter subject_limiter_;
+  RateLimiter operator_limiter_;
+  Router router_;
+  LatencyHistogram http_latency_;
+  std::mutex worker_mu_, scheduler_mu_;
+};
+
+// Route tables, one per area (handlers_*.cpp).
+void AddSelfRoutes(Router& r, Service& s);     // /v1/self/...
+void AddInboxRoutes(Router& r, Service& s);    // /v1/requests..., /v1/stats, /v1/audit
+void AddSubjectLinkRoutes(Router& r, Service& s);  // /v1/verify, /v1/downloads/{token}
+void AddOpenDsrRoutes(Router& r, Service& s);  // /opendsr/...
+void AddOpsRoutes(Router& r, Service& s);      // /healthz, /metrics, /inbox/*, /examples/...
+
+}  // namespace lethe::http
