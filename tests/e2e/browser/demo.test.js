@@ -98,6 +98,36 @@ async function unlabelledControls(page) {
     .map((e) => e.id || e.name || e.outerHTML));
 }
 
+// WCAG 2 contrast of every visible text element's colour against the first
+// opaque background behind it; returns those below 4.5:1.
+async function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const bgOf = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !el.offsetParent || el.closest('[disabled]')) continue;
+      const st = getComputedStyle(el);
+      if (parseFloat(st.opacity) < 1) continue;
+      const a = lum(rgb(st.color).slice(0, 3)), b = lum(bgOf(el));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) bad.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return bad;
+  });
+}
+
 before(async () => {
   assert.ok(fs.existsSync(BINARY), `no lethe binary at ${BINARY}`);
   assert.ok(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -146,6 +176,7 @@ test('settings page: the subject exports her data and downloads a valid zip', as
   const link = page.locator('#download');
   await link.waitFor({ timeout: 90000 });
   await page.screenshot({ path: path.join(SHOTS, 'settings-page.png') });
+  assert.deepEqual(await lowContrast(page), [], 'text contrast below 4.5:1');
 
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
   const zip = path.join(TMP, 'export.zip');
@@ -224,6 +255,7 @@ test('inbox: the queue is sorted by due date with days-left badges', async () =>
   assert.match(await firstBadge.getAttribute('class'), /overdue/);
   assert.ok(await page.locator('#queue-body .badge.soon').count() >= 1, 'an amber due-soon badge');
   await page.screenshot({ path: path.join(SHOTS, 'inbox-queue.png') });
+  assert.deepEqual(await lowContrast(page), [], 'text contrast below 4.5:1');
 
   // Filters go to the API: regulation=ccpa leaves the one CCPA request.
   await page.getByLabel('Regulation').selectOption('ccpa');
@@ -251,6 +283,7 @@ test('inbox: the operator finds the erasure request, reads its plan and approves
   assert.match(planText, /invoices/);
   assert.match(planText, /legal_obligation|EU tax law/, 'the retention basis is shown');
   await page.screenshot({ path: path.join(SHOTS, 'inbox-request.png'), fullPage: true });
+  assert.deepEqual(await lowContrast(page), [], 'text contrast below 4.5:1');
 
   graceErasureId = (await page.locator('#req-title').innerText()).split(' ').pop();
   await page.getByRole('button', { name: 'Approve' }).click();
@@ -325,6 +358,22 @@ test('inbox: assign, note, hold and resume, extend with a reason; all on the tim
   const timeline = await page.locator('#timeline').innerText();
   for (const kind of [/assign/i, /note/i, /hold/i, /resume/i, /extend/i]) assert.match(timeline, kind);
   assert.match(timeline, /three systems/);
+  await page.close();
+});
+
+test('inbox: text from requests is shown as text, never as HTML', async () => {
+  const evil = '<img src=x onerror="window.__pwned=1">';
+  const made = await operatorApi('POST', '/v1/requests', {
+    type: 'access', regulation: 'gdpr', subject: { email: 'mallory@example.net' }, note: evil,
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const page = await context.newPage();
+  await signIn(page);
+  await page.goto(`${base}/inbox/#/requests/${made.body.id}`);
+  await page.waitForSelector('#req-summary dd');
+  assert.ok((await page.locator('#req-summary').innerText()).includes(evil));
+  assert.equal(await page.locator('#req-summary img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
   await page.close();
 });
 
