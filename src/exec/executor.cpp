@@ -202,8 +202,10 @@ class GraphExecutor : public Executor {
         // it); keys discovered only now go after them.
         std::vector<std::string> keys;
         std::set<std::string> in;
-        if (w.task.detail.contains("keys") && w.task.detail["keys"].is_array()) {
-          for (const auto& k : w.task.detail["keys"]) {
+        auto saved = store_.GetRecord(KeysKind(action), KeysRecordKey(w.task));
+        if (!saved.ok()) return saved.status();
+        if (saved->has_value() && (**saved).value.contains("keys") && (**saved).value["keys"].is_array()) {
+          for (const auto& k : (**saved).value["keys"]) {
             std::string key = k.get<std::string>();
             if (in.insert(key).second) keys.push_back(key);
           }
@@ -221,7 +223,15 @@ class GraphExecutor : public Executor {
         w.task.action = action;
         w.task.status = "pending";
       }
-      w.task.detail["keys"] = w.keys;
+      // The keys go to a record of their own, written once: the task row is
+      // rewritten after every batch and must stay small.
+      Record keys;
+      keys.kind = KeysKind(action);
+      keys.key = KeysRecordKey(w.task);
+      keys.value = {{"keys", w.keys}};
+      keys.created_at = Now();
+      LETHE_RETURN_IF_ERROR(store_.PutRecord(keys));
+      w.task.detail["key_count"] = w.keys.size();
       w.task.detail["by_match"] = w.by_match;
       w.task.updated_at = Now();
       LETHE_RETURN_IF_ERROR(store_.SaveTask(w.task));
@@ -238,14 +248,20 @@ class GraphExecutor : public Executor {
     return store_.SaveTask(w.task);
   }
 
-  // Done: the keys are dropped from the task, leaving a receipt without payload.
+  // Done: the keys are dropped, leaving a receipt without payload.
   Status MarkDone(Work& w, int64_t rows) {
     w.task.status = "done";
     w.task.rows = rows;
-    w.task.detail.erase("keys");
     w.task.detail.erase("next");
     w.task.updated_at = Now();
-    return store_.SaveTask(w.task);
+    LETHE_RETURN_IF_ERROR(store_.SaveTask(w.task));
+    return store_.DeleteRecord(KeysKind(w.task.action), KeysRecordKey(w.task));
+  }
+
+  // Store records holding a task's resolved keys until it is done.
+  static std::string KeysKind(const std::string& action) { return action + "_keys"; }
+  static std::string KeysRecordKey(const Task& t) {
+    return t.request_id + "/" + t.connector + "." + t.collection;
   }
 
   Status MarkFailed(Work& w, const Status& st) {
