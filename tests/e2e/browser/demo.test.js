@@ -391,6 +391,30 @@ test("inbox: the operator downloads a completed access request's export", async 
   await page.close();
 });
 
+test('inbox: cursor paging through more requests than fit one page', async () => {
+  for (let i = 0; i < 26; i++) {
+    const r = await operatorApi('POST', '/v1/requests', {
+      type: 'access', regulation: 'gdpr', subject: { email: `bulk${i}@example.net` }, note: 'paging test',
+    });
+    assert.equal(r.status, 201);
+  }
+  const page = await context.newPage();
+  await signIn(page);
+  await page.getByLabel('Search').fill('paging test');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 25);
+  const first = await page.locator('#queue-body tr a').allInnerTexts();
+  assert.ok(await page.locator('#page-next').isEnabled());
+  await page.locator('#page-next').click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 1);
+  const second = await page.locator('#queue-body tr a').allInnerTexts();
+  assert.ok(!first.includes(second[0]), 'page 2 continues where page 1 ended');
+  assert.ok(await page.locator('#page-next').isDisabled());
+  await page.locator('#page-first').click();
+  await page.waitForFunction(() => document.querySelectorAll('#queue-body tr').length === 25);
+  await page.close();
+});
+
 test('lethe demo reuses its directory, makes a new operator key each run, and --fresh deletes only its own', () => {
   const dir = path.join(TMP, 'again');
   const run = (...args) => execFileSync(BINARY, ['demo', '--dir', dir, '--no-serve', ...args],
