@@ -2,7 +2,9 @@
 #include "notify/links.h"
 
 #include <regex>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "notify/outbox.h"
 #include "notify_test_support.h"
@@ -172,4 +174,33 @@ TEST_CASE("download link: mailed, resolves until it expires", "[notify][links]")
   auto second = IssueDownloadLink(*w.store, w.config, r, kT0);
   REQUIRE(second.ok());
   CHECK(*second != *token);
+}
+
+TEST_CASE("verification code: parallel guessing cannot exceed the attempt limit", "[notify][links]") {
+  World w;
+  Request r = SubjectRequest("x-" + RandomTag() + "@example.test");
+  std::string code;
+  REQUIRE(IssueVerificationCode(*w.store, r, kT0, &code).ok());
+  std::vector<std::unique_ptr<Store>> conns;
+  for (int i = 0; i < 4; ++i) {
+    auto s = Store::Open(json{{"sqlite", "lethe.db"}}, w.dir.string());
+    REQUIRE(s.ok());
+    conns.push_back(std::move(*s));
+  }
+  std::atomic<int> judged{0};  // guesses that were compared (invalid or rate-limited at the 5th)
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        std::string guess = std::to_string(200000 + t * 100 + i);
+        if (guess == code) continue;
+        Status st = CheckVerificationCode(*conns[t], r.id, guess, kT0);
+        if (st.code() == Code::kInvalid) ++judged;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  // At most 4 "wrong code" answers (the 5th wrong guess answers rate_limited).
+  CHECK(judged.load() <= kVerifyMaxAttempts - 1);
+  CHECK(CheckVerificationCode(*w.store, r.id, code, kT0).code() == Code::kRateLimited);
 }

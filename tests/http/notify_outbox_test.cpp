@@ -1,6 +1,8 @@
 // The outbox against a real SMTP server (maildev) and a real HTTP receiver.
 #include "notify/outbox.h"
 
+#include <set>
+
 #include "notify_test_support.h"
 
 using namespace lethe;
@@ -237,4 +239,30 @@ TEST_CASE("notifier: config errors name the field", "[notify]") {
   auto n2 = Notifier::Create(w.config);
   REQUIRE_FALSE(n2.ok());
   CHECK(n2.status().field() == "/recipients/0");
+}
+
+TEST_CASE("outbox: two processes delivering at once send each message once", "[notify][outbox]") {
+  Receiver rx;
+  World w;
+  auto other = Store::Open(json{{"sqlite", "lethe.db"}}, w.dir.string());  // a second process's connection
+  REQUIRE(other.ok());
+  auto n1 = MakeNotifier(w.config);
+  auto n2 = MakeNotifier(w.config);
+  const int kMessages = 30;
+  for (int i = 0; i < kMessages; ++i) {
+    REQUIRE(*Enqueue(*w.store, "hook:race:" + std::to_string(i), Hook(rx.url(), "{\"i\":" + std::to_string(i) + "}"), kT0));
+  }
+  DeliveryStats s1, s2;
+  std::thread a([&] { s1 = *Deliver(*w.store, *n1, kT0); });
+  std::thread b([&] { s2 = *Deliver(**other, *n2, kT0); });
+  a.join();
+  b.join();
+  CHECK(s1.sent + s2.sent == kMessages);
+  auto calls = rx.calls();
+  std::set<std::string> ids;
+  for (const Call& c : calls) ids.insert(c.header("x-lethe-delivery"));
+  CHECK(calls.size() == static_cast<size_t>(kMessages));
+  CHECK(ids.size() == static_cast<size_t>(kMessages));
+  // No claim is left behind.
+  CHECK(w.store->Records("outbox_claim", std::nullopt, 10)->empty());
 }

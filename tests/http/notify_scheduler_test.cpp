@@ -202,3 +202,27 @@ TEST_CASE("scheduler: expired codes and tokens are swept after a day", "[notify]
   TickOnce(w, kT0 + std::chrono::days(9));
   CHECK(w.store->Records("download_token", std::nullopt, 10)->empty());
 }
+
+TEST_CASE("scheduler: an extended request is reminded again before its new date", "[notify][scheduler]") {
+  const std::string ops = "ops-" + RandomTag() + "@example.test";
+  World w(Notify(ops));
+  NewRequest in;
+  in.subject.user_id = "u-" + RandomTag();  // no email: no extension notice in the counts
+  in.verified = true;
+  Request r = Submit(w, kT0, in);
+  CHECK(TickOnce(w, r.due_at - std::chrono::hours(12)).queued == 1);  // P1D before the first date
+  Request extended;
+  {
+    PinClock pin(r.due_at - std::chrono::hours(11));
+    Workflow wf(*w.store, Engine(), Policy());
+    auto e = wf.Act(r.id, Action::kExtend, "alice", "complex request");
+    REQUIRE(e.ok());
+    extended = *e;
+  }
+  REQUIRE(extended.due_at > r.due_at);
+  // No overdue notice at the old date, a new P1D reminder before the new one.
+  CHECK(TickOnce(w, r.due_at + std::chrono::hours(1)).queued == 0);
+  CHECK(TickOnce(w, extended.due_at - std::chrono::hours(12)).queued == 1);
+  CHECK(TickOnce(w, extended.due_at - std::chrono::hours(11)).queued == 0);
+  for (const json& m : MailsTo(ops, 2)) CHECK(m["subject"].get<std::string>().find("OVERDUE") == std::string::npos);
+}
