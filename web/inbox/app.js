@@ -257,6 +257,22 @@ function renderRequest(r) {
   renderTasks(r.tasks || []);
   renderTimeline(r.events || []);
   $('#plan-section').hidden = r.type !== 'erasure';
+  watch(r);
+}
+
+// While a request is queued or running, refresh it so the task table and
+// the timeline follow the workers (stops when the operator navigates away).
+function watch(r) {
+  clearTimeout(state.watchTimer);
+  if (!['approved', 'in_progress'].includes(r.status)) return;
+  state.watchTimer = setTimeout(async () => {
+    if (location.hash !== `#/requests/${encodeURIComponent(r.id)}` || state.pendingAction) return;
+    try {
+      const fresh = await api('GET', `/v1/requests/${encodeURIComponent(r.id)}`);
+      if (fresh.status !== r.status) say(`Status is now ${human(fresh.status)}.`);
+      renderRequest(fresh);
+    } catch (_) { /* shown on the next action */ }
+  }, 3000);
 }
 
 // The signed-in operator's role, if the server says (GET /v1/me); null when
