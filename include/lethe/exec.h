@@ -99,7 +99,31 @@ struct ExecutorOptions {
   size_t batch = 500;               // keys/values per query or write
 };
 
-// The Executor over a built graph. MakeExecutor reads exports, recipients and
+// The Executor over a built graph. What Execute does and returns, by type:
+//
+//  access, portability  zip at <exports_dir>/<request id>.zip (portability:
+//      only "portable" collections) with manifest.json, report.html,
+//      data/<connector>/<collection>.json, files/<connector>/<object key>.
+//      Result: {"export_path", "records", "objects", "sources", "encrypted"}.
+//  erasure  tasks (connector, collection, "erase") executed in reverse
+//      dependency order in batches; keys resolved up front are kept in store
+//      records of kind "erase_keys" until their task is done. Result:
+//      {"collections": [{"connector", "collection", "action", "rows",
+//      "remaining", "retention"?}], "retained": [{..., "basis", "note",
+//      "period", "rows"}], "deleted", "masked", "kept", "verified",
+//      "recipients_to_notify"}. Anything left in a delete/drop collection
+//      afterwards fails the request.
+//  rectification  params {"field": new value, ...} or {"fields": {...},
+//      "collection": "connector.collection"}; a field must be listed in the
+//      "rectify" of some collection (else kInvalid at /params/<field>).
+//      Result: {"fields": [names], "collections": [...], ...}: names, never values.
+//  restriction, objection  each collection's "restrict" {"set": ...} is
+//      written to the subject's rows; store record ("restriction", subject
+//      pseudonym) (and ("objection", pseudonym)) lets the host app check.
+//
+// Plan() is the dry run of an erasure: {"collections": [{"connector",
+// "collection", "action": delete|mask|keep|drop|redact, "rows", "objects"?,
+// "retention", "mask"?}], "totals": {"delete", "mask", "keep"}}. MakeExecutor reads exports, recipients and
 // the export password (kInvalid if export_password_env names an unset
 // variable) from config.
 Result<std::unique_ptr<Executor>> MakeExecutor(const Config& config, Store& store, std::string hash_key);

@@ -600,3 +600,17 @@ TEST_CASE("export of a large collection keeps memory flat", "[.big]") {
                           << fs::file_size((*res)["export_path"].get<std::string>()) << " bytes");
   CHECK(grown_kb < 64 * 1024);
 }
+
+// Hidden: a large erasure runs in bounded batches in reasonable time.
+TEST_CASE("erasure of a large collection", "[.big]") {
+  World w;
+  SqlExec(w.app_db,
+          "WITH RECURSIVE n(i) AS (SELECT 100000 UNION ALL SELECT i+1 FROM n WHERE i < 299999) "
+          "INSERT INTO events SELECT i, 1, 'x' FROM n;");
+  Request r = w.NewRequest("req-big-erase", RequestType::kErasure, "ada@example.com");
+  auto res = w.MakeExec()->Execute(r);
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+  CHECK(CollectionResult(*res, "events")["rows"] == 200000 + 1200);
+  CheckBobUntouched(w);
+}
