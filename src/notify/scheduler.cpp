@@ -63,7 +63,11 @@ Result<int> Scheduler::Tick(Time now) {
       }
     }
   }
-  note(PurgeExports(now), "export retention");
+  if (!last_purge_ || now - *last_purge_ >= std::chrono::hours(1) || now < *last_purge_) {
+    Status st = PurgeExports(now);
+    note(st, "export retention");
+    if (st.ok()) last_purge_ = now;
+  }
   note(SweepExpired(now), "expiry sweep");
 
   auto delivered = Deliver(store, notifier_, now, 500);

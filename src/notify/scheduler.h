@@ -21,6 +21,8 @@
 //  - delivers the outbox.
 #pragma once
 
+#include <optional>
+
 #include "lethe/config.h"
 #include "lethe/status.h"
 #include "lethe/time.h"
@@ -54,6 +56,9 @@ class Scheduler {
   Notifier& notifier_;
   const Config& config_;
   TickStats stats_;
+  // Export retention is counted in days: scanning every completed request
+  // once an hour is plenty, and spares the store a full scan every minute.
+  std::optional<Time> last_purge_;
 };
 
 }  // namespace lethe
