@@ -98,7 +98,8 @@ class SqliteConnector : public Connector {
     sqlite3_create_function(db_, "lethe_mask_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                             &MaskHashFn, nullptr, nullptr);
     if (!extensions_.empty()) {
-      sqlite3_enable_load_extension(db_, 1);
+      // C API only: the SQL function load_extension() stays disabled.
+      sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, nullptr);
       for (size_t i = 0; i < extensions_.size(); ++i) {
         char* err = nullptr;
         if (sqlite3_load_extension(db_, extensions_[i].c_str(), nullptr, &err) != SQLITE_OK) {
@@ -110,8 +111,8 @@ class SqliteConnector : public Connector {
           return st;
         }
       }
-      // Only config-listed extensions load; SQL text cannot load more.
-      sqlite3_enable_load_extension(db_, 0);
+      // Only config-listed extensions load.
+      sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
     }
     Status st = CheckSchema();
     if (!st.ok()) {
