@@ -58,6 +58,8 @@ struct Failure {
   std::string collection;
   int fail_on_call = 0;  // 1-based; 0: never
   int calls = 0;
+  int fail_on_item = 0;  // Find: fail at this item of `collection` (1-based; 0: never)
+  int items = 0;
 };
 Failure g_failure;
 
@@ -68,7 +70,12 @@ class FlakyConnector : public Connector {
   const std::vector<CollectionSpec>& collections() const override { return inner_->collections(); }
   Status Connect() override { return inner_->Connect(); }
   Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
-    return inner_->Find(c, m, sink);
+    return inner_->Find(c, m, [&](const Item& item) -> Status {
+      if (c.name == g_failure.collection && ++g_failure.items == g_failure.fail_on_item) {
+        return Status::Unavailable("injected failure");
+      }
+      return sink(item);
+    });
   }
   Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
                         const EraseAction& a) override {
@@ -613,4 +620,29 @@ TEST_CASE("erasure of a large collection", "[.big]") {
   REQUIRE(res.ok());
   CHECK(CollectionResult(*res, "events")["rows"] == 200000 + 1200);
   CheckBobUntouched(w);
+}
+
+TEST_CASE("a failed export leaves nothing at the final path and no staging files") {
+  World w;
+  RegisterFlaky();
+  w.config.connectors[0] = AppConnector("flaky_sqlite");
+  Request r = w.NewRequest("req-fail-export", RequestType::kAccess, "ada@example.com");
+  g_failure = {};
+  g_failure.collection = "events";
+  g_failure.fail_on_item = 700;  // half-way through a collection being streamed
+  auto res = w.MakeExec()->Execute(r);
+  g_failure = {};
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == Code::kUnavailable);
+  CHECK_FALSE(fs::exists(w.dir / "exports/req-fail-export.zip"));
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(w.dir / "exports")) {
+    ++entries;
+    FAIL("left behind: " << e.path());
+  }
+  CHECK(entries == 0);
+  // The retry publishes a complete export.
+  auto again = w.MakeExec()->Execute(r);
+  REQUIRE(again.ok());
+  CHECK((*again)["records"] == 1 + 2 + 3 + 1200 + 1 + 1 + 2);
 }
