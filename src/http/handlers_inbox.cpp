@@ -129,6 +129,8 @@ Reply List(Service& s, Context& ctx) {
   if (const std::string* v = q("assignee")) f.assignee = *v;
   if (const std::string* v = q("q")) f.q = *v;
   Result<RequestPage> page = s.store().List(f);
+  if (!page.ok() && page.status().field() == "/cursor")
+    return Reply::Error(Status::Invalid(page.status().message(), "/query/cursor"));
   if (!page.ok()) return Reply::Error(page.status());
   return Reply::Json(200, PageJson(*page, ctx.now));
 }

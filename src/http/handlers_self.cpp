@@ -45,6 +45,8 @@ Reply List(Service& s, Context& ctx) {
   f.owner = ctx.principal.sub;
   f.now = ctx.now;
   Result<RequestPage> page = s.store().List(f);
+  if (!page.ok() && page.status().field() == "/cursor")
+    return Reply::Error(Status::Invalid(page.status().message(), "/query/cursor"));
   if (!page.ok()) return Reply::Error(page.status());
   nlohmann::json j = PageJson(*page, ctx.now);
   for (auto& item : j["items"]) {

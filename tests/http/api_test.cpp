@@ -153,6 +153,9 @@ TEST_CASE("inbox: file, triage and act on a request", "[http][inbox]") {
   CHECK(h.Get("/v1/requests?status=bogus", kAuditorKey).ErrorField() == "/query/status");
   CHECK(h.Get("/v1/requests?limit=0", kAuditorKey).ErrorField() == "/query/limit");
   CHECK(h.Get("/v1/requests?colour=red", kAuditorKey).ErrorField() == "/query/colour");
+  CHECK(h.Get("/v1/requests?cursor=garbage", kAuditorKey).ErrorField() == "/query/cursor");
+  CHECK(h.Get("/v1/requests?q=%27%20OR%201%3D1%20--%25_", kAuditorKey).Json()["items"].empty());
+  CHECK(h.Get("/v1/requests?q=%zz", kAuditorKey).status == 400);
 
   // Extension is too late (the first deadline has passed); cancel ends it.
   Response ext = h.Post(base + "/extend", kOperatorKey, {{"reason", "complex"}});
