@@ -123,13 +123,29 @@ submit_approved() {
 }
 
 request_json() { (cd "$T" && "$LETHE" request show --config lethe.json --json "$1"); }
+# Path of a request's export zip, absolute.
+export_path() {
+  local p
+  p=$(cd "$T" && "$LETHE" request export --config lethe.json "$1") || return 0
+  [[ "$p" = /* ]] && echo "$p" || echo "$T/$p"
+}
 request_status() { request_json "$1" | json_get '$.status'; }
+# "done/total" tasks of a request: shows how far the killed runs got.
+request_progress() {
+  local f
+  f=$(mktemp "$T/json.XXXXXX")
+  request_json "$1" > "$f"
+  sqlite3 :memory: "SELECT (SELECT count(*) FROM json_each(json_extract(CAST(readfile('$f') AS TEXT), '\$.tasks'))
+                            WHERE json_extract(value, '\$.status') = 'done') || '/' ||
+                           json_array_length(CAST(readfile('$f') AS TEXT), '\$.tasks')"
+  rm -f "$f"
+}
 
 # Starts `lethe run --once`, SIGKILLs it after a random 20..(20+SPREAD) ms.
 # Calls the function named by AFTER_KILL (if set) after each kill. Then runs
 # it unkilled until the request is completed; fails if it ends otherwise.
-KILLS=${CRASH_KILLS:-6}
-SPREAD_MS=${CRASH_SPREAD_MS:-600}
+KILLS=${CRASH_KILLS:-8}
+SPREAD_MS=${CRASH_SPREAD_MS:-5000}
 AFTER_KILL=${AFTER_KILL:-}
 crash_until_done() {
   local id=$1 k pid rc killed=0
@@ -138,10 +154,11 @@ crash_until_done() {
     pid=$!
     local ms=$((20 + RANDOM % SPREAD_MS))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-    if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
+    kill -9 "$pid" 2>/dev/null || true
     rc=0
-    wait "$pid" || rc=$?
-    echo "  run $k: killed after ${ms} ms (exit $rc), status $(request_status "$id")"
+    wait "$pid" 2>/dev/null || rc=$?
+    [[ "$rc" != 137 ]] || killed=$((killed + 1))
+    echo "  run $k: killed after ${ms} ms (exit $rc), status $(request_status "$id"), tasks done $(request_progress "$id")"
     if [[ -n "$AFTER_KILL" ]]; then "$AFTER_KILL"; fi
     [[ "$(request_status "$id")" == completed ]] && break
   done
