@@ -128,13 +128,28 @@ std::string Rfc5322Date(Time t) {
   return buf;
 }
 
-// Bare LF -> CRLF, as SMTP requires.
+// Bare LF -> CRLF, as SMTP requires, and no line over SMTP's 998-byte
+// limit: a long free-text reason is broken (between UTF-8 characters, never
+// inside one) rather than bounced by the server.
 std::string Crlf(const std::string& body) {
+  constexpr size_t kMaxLine = 900;
   std::string out;
   out.reserve(body.size() + body.size() / 40);
+  size_t line = 0;
   for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) out += '\r';
+    const unsigned char c = static_cast<unsigned char>(body[i]);
+    if (body[i] == '\n') {
+      if (i == 0 || body[i - 1] != '\r') out += '\r';
+      out += '\n';
+      line = 0;
+      continue;
+    }
+    if (line >= kMaxLine && (c & 0xC0) != 0x80 && body[i] != '\r') {
+      out += "\r\n";
+      line = 0;
+    }
     out += body[i];
+    ++line;
   }
   if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
   return out;

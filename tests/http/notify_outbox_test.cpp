@@ -266,3 +266,29 @@ TEST_CASE("outbox: two processes delivering at once send each message once", "[n
   // No claim is left behind.
   CHECK(w.store->Records("outbox_claim", std::nullopt, 10)->empty());
 }
+
+TEST_CASE("outbox: a very long line is wrapped, not bounced, and keeps its characters", "[notify][outbox]") {
+  World w(SmtpNotify());
+  auto n = MakeNotifier(w.config);
+  const std::string to = "long-" + RandomTag() + "@example.test";
+  std::string reason;
+  for (int i = 0; i < 1500; ++i) reason += "é";  // 3000 bytes, one line
+  REQUIRE(*Enqueue(*w.store, "test:long:" + to, Mail(to, "long", "Reason: " + reason + "\nend\n"), kT0));
+  auto d = Deliver(*w.store, *n, kT0);
+  REQUIRE(d.ok());
+  CHECK(d->sent == 1);
+  auto mails = MailsTo(to, 1);
+  REQUIRE(mails.size() == 1);
+  std::string text = mails[0]["text"];
+  std::string joined;
+  for (char c : text) {
+    if (c != '\n' && c != '\r') joined += c;
+  }
+  CHECK(joined.find("Reason: " + reason + "end") != std::string::npos);
+  size_t longest = 0, cur = 0;
+  for (char c : text) {
+    cur = c == '\n' ? 0 : cur + 1;
+    longest = std::max(longest, cur);
+  }
+  CHECK(longest <= 998);
+}
