@@ -104,19 +104,21 @@ struct ExecutorOptions {
 //  access, portability  zip at <exports_dir>/<request id>.zip (portability:
 //      only "portable" collections) with manifest.json, report.html,
 //      data/<connector>/<collection>.json, files/<connector>/<object key>.
-//      Result: {"export_path", "records", "objects", "sources", "encrypted"}.
+//      Result: {"export_path", "records", "objects", "files", "sources", "encrypted"}.
 //  erasure  tasks (connector, collection, "erase") executed in reverse
 //      dependency order in batches; keys resolved up front are kept in store
 //      records of kind "erase_keys" until their task is done. Result:
 //      {"collections": [{"connector", "collection", "action", "rows",
 //      "remaining", "retention"?}], "retained": [{..., "basis", "note",
-//      "period", "rows"}], "deleted", "masked", "kept", "verified",
-//      "recipients_to_notify"}. Anything left in a delete/drop collection
+//      "period", "rows"}], "counts": {"deleted", "masked", "kept"},
+//      "remaining": {"connector.collection": n}, "deleted", "masked", "kept",
+//      "verified", "recipients_to_notify"}. Anything left in a delete/drop collection
 //      afterwards fails the request.
 //  rectification  params {"field": new value, ...} or {"fields": {...},
 //      "collection": "connector.collection"}; a field must be listed in the
 //      "rectify" of some collection (else kInvalid at /params/<field>).
-//      Result: {"fields": [names], "collections": [...], ...}: names, never values.
+//      Result: {"fields" and "fields_changed": [names], "collections": [...],
+//      "recipients_to_notify"}: names, never values.
 //  restriction, objection  each collection's "restrict" {"set": ...} is
 //      written to the subject's rows; store record ("restriction", subject
 //      pseudonym) (and ("objection", pseudonym)) lets the host app check.

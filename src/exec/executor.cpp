@@ -335,6 +335,7 @@ class GraphExecutor : public Executor {
     json out = {{"collections", json::array()}, {"retained", json::array()}};
     int64_t deleted = 0, masked = 0, kept = 0;
     std::vector<std::string> leftovers;
+    json remaining_by_id = json::object();
     for (size_t i = 0; i < nodes.size(); ++i) {
       const GraphNode& node = nodes[i];
       EraseAction a = EffectiveErase(*node.spec);
@@ -362,6 +363,7 @@ class GraphExecutor : public Executor {
         out["retained"].push_back(std::move(ret));
       }
       out["collections"].push_back(std::move(e));
+      remaining_by_id[node.id] = remaining;
       if (Removes(a.kind)) {
         deleted += t.rows;
         if (remaining > 0) leftovers.push_back(node.id + " (" + std::to_string(remaining) + ")");
@@ -372,6 +374,10 @@ class GraphExecutor : public Executor {
       }
     }
     out["recipients_to_notify"] = RecipientNames();
+    // The audit receipt (Workflow::Finish) copies "counts", "retained" and
+    // "remaining": counts and bases, never values.
+    out["counts"] = {{"deleted", deleted}, {"masked", masked}, {"kept", kept}};
+    out["remaining"] = remaining_by_id;
     out["deleted"] = deleted;
     out["masked"] = masked;
     out["kept"] = kept;
@@ -455,6 +461,7 @@ class GraphExecutor : public Executor {
                                     {"rows", w.task.rows}});
     }
     out["fields"] = changed_fields;
+    out["fields_changed"] = changed_fields;  // what the audit receipt copies
     out["recipients_to_notify"] = RecipientNames();
     return out;
   }
@@ -469,6 +476,7 @@ class GraphExecutor : public Executor {
     if (!prepared.ok()) return prepared.status();
     json out = {{"collections", json::array()}};
     json ids = json::array();
+    json counts = json::object();
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!include(i)) continue;
       Work& w = (*prepared)[i];
@@ -491,7 +499,9 @@ class GraphExecutor : public Executor {
                                     {"columns", cols},
                                     {"rows", w.task.rows}});
       ids.push_back(nodes[i].id);
+      counts[nodes[i].id] = w.task.rows;
     }
+    out["counts"] = counts;
     // The registry the host application consults before processing: keyed by
     // the subject's pseudonym, never by the clear identity.
     std::string ref = SubjectRef(opt_.hash_key, r.subject);
@@ -634,6 +644,7 @@ class GraphExecutor : public Executor {
     return json{{"export_path", *published},
                 {"records", total},
                 {"objects", object_count},
+                {"files", pkg.files().size() + 1},  // with manifest.json
                 {"sources", sources.size()},
                 {"encrypted", !opt_.export_password.empty()}};
   }

@@ -142,6 +142,9 @@ void CheckAdaErased(World& w, const json& result) {
   CHECK(result["deleted"] == 1 + 2 + 3 + 1200 + 2);
   CHECK(result["masked"] == 1);
   CHECK(result["verified"] == true);
+  CHECK(result["counts"]["deleted"] == result["deleted"]);
+  CHECK(result["remaining"]["app.events"] == 0);
+  CHECK(result["remaining"]["app.invoices"] == 1);
   for (const auto& c : result["collections"]) {
     if (c["action"] == "delete") CHECK(c["remaining"] == 0);
   }
@@ -436,6 +439,7 @@ TEST_CASE("rectification changes whitelisted fields and records names, not value
     CHECK(SqlText(w.app_db, "SELECT language FROM users WHERE id = 1") == "fr");
     CHECK(SqlText(w.app_db, "SELECT name FROM users WHERE id = 2") == "Bob");
     CHECK((*res)["fields"] == json::array({"language", "name"}));
+    CHECK((*res)["fields_changed"] == json::array({"language", "name"}));
     CHECK(CollectionResult(*res, "users")["rows"] == 1);
     CHECK(res->dump().find("Lovelace") == std::string::npos);
     CHECK((*res)["recipients_to_notify"] == json::array({"crm"}));
