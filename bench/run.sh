@@ -117,7 +117,7 @@ echo "== export: one subject, $SUBJECT_ROWS rows + $SUBJECT_FILES files"
 fresh "$DATA/export"
 ID=$(submit "$DATA/export" access)
 measure lethe_export bash -c "cd '$DATA/export' && '$LETHE' run --once --config lethe.json"
-ZIP=$(cd "$DATA/export" && "$LETHE" request show --config lethe.json --json "$ID" | json_get '$.result.export_path')
+ZIP=$(cd "$DATA/export" && "$LETHE" request export --config lethe.json "$ID")
 [[ -n "$ZIP" ]] || { echo "bench: lethe produced no export" >&2; exit 1; }
 [[ "$ZIP" = /* ]] || ZIP="$DATA/export/$ZIP"
 
