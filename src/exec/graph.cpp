@@ -240,6 +240,18 @@ nlohmann::json DataGraph::Describe() const {
                                  {"collections", connectors_[i]->collections().size()},
                                  {"connected", static_cast<bool>(connected_[i])}});
   }
+  // Custom identity kinds are allowed, but a typo ("emial") would silently
+  // match nothing: point them out.
+  out["warnings"] = nlohmann::json::array();
+  for (const auto& n : nodes_) {
+    for (size_t k = 0; k < n.sources.size(); ++k) {
+      const std::string& kind = n.sources[k].identity_kind;
+      if (n.sources[k].identity && kind != "email" && kind != "user_id" && kind != "phone") {
+        out["warnings"].push_back(n.spec->links[k].pointer + ": identity kind \"" + kind +
+                                  "\" is not email, user_id or phone; only requests carrying it will match");
+      }
+    }
+  }
   out["order"] = nlohmann::json::array();
   out["collections"] = nlohmann::json::array();
   for (const auto& n : nodes_) {

@@ -41,6 +41,14 @@ TEST_CASE("graph orders collections after the ones they read") {
 
   json d = (*g)->Describe();
   CHECK(d["order"].size() == 7);
+  CHECK(d["warnings"].empty());
+  json typo = AppConnector();
+  typo["collections"][5]["identity"] = {{"emial", "email"}};
+  auto g2 = DataGraph::Build(json::array({typo}), ctx);
+  REQUIRE(g2.ok());
+  json d2 = (*g2)->Describe();
+  REQUIRE(d2["warnings"].size() == 1);
+  CHECK(d2["warnings"][0].get<std::string>().find("/connectors/0/collections/5/identity/emial") == 0);
   CHECK(d["collections"][pos["app.invoices"]]["retain"]["basis"] == "legal_obligation");
 }
 
