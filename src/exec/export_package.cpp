@@ -52,10 +52,15 @@ Result<std::unique_ptr<ExportPackage>> ExportPackage::Create(const std::string& 
   // Leftovers of an export that died half-way (another pid) are removed.
   for (const auto& e : fs::directory_iterator(exports_dir, ec)) {
     std::string n = e.path().filename().string();
-    // "<prefix><pid>" exactly: request "r" must not touch request "r-2"'s files.
+    // "<prefix><pid>", or "<prefix><pid>.<suffix>" (libzip writes the archive
+    // to a temp file of its own beside ours and renames it at zip_close):
+    // request "r" must not touch request "r-2"'s files.
     auto ours = [&](const std::string& prefix) {
-      return n.size() > prefix.size() && n.rfind(prefix, 0) == 0 &&
-             std::all_of(n.begin() + prefix.size(), n.end(), [](unsigned char c) { return std::isdigit(c); });
+      if (n.size() <= prefix.size() || n.rfind(prefix, 0) != 0) return false;
+      size_t i = prefix.size();
+      size_t digits = 0;
+      while (i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]))) ++i, ++digits;
+      return digits > 0 && (i == n.size() || n[i] == '.');
     };
     if (ours(".staging-" + request_id + "-") || ours(request_id + ".zip.tmp-")) {
       std::error_code ignored;

@@ -501,12 +501,20 @@ TEST_CASE("erasure reaches log lines through the jsonl connector (by match, not 
       "match": {"user_id": "{app.users.id}", "email": "{identity.email}"}, "erase": "drop"})"));
   // A stale staging directory of a dead export must not survive the next one.
   fs::create_directories(w.dir / "exports/.staging-req-logs-access-99999");
+  // Nor the temp files of a zip that was being written when the worker died
+  // (ours, and libzip's own beside it), while another request's stay.
+  std::ofstream(w.dir / "exports/req-logs-access.zip.tmp-99999") << "partial";
+  std::ofstream(w.dir / "exports/req-logs-access.zip.tmp-99999.aB3xYz") << "partial";
+  std::ofstream(w.dir / "exports/req-logs-access-2.zip.tmp-99999.aB3xYz") << "other request";
 
   Request a = w.NewRequest("req-logs-access", RequestType::kAccess, "ada@example.com");
   auto exported = w.MakeExec()->Execute(a);
   INFO(exported.status().ToString());
   REQUIRE(exported.ok());
   CHECK_FALSE(fs::exists(w.dir / "exports/.staging-req-logs-access-99999"));
+  CHECK_FALSE(fs::exists(w.dir / "exports/req-logs-access.zip.tmp-99999"));
+  CHECK_FALSE(fs::exists(w.dir / "exports/req-logs-access.zip.tmp-99999.aB3xYz"));
+  CHECK(fs::exists(w.dir / "exports/req-logs-access-2.zip.tmp-99999.aB3xYz"));
 
   Request r = w.NewRequest("req-logs", RequestType::kErasure, "ada@example.com");
   auto res = w.MakeExec()->Execute(r);
