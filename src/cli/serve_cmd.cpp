@@ -20,9 +20,8 @@ void AddServeCommand(CLI::App& app) {
   cmd->callback([config_path, listen, no_workers] {
     Result<Config> config = LoadConfig(*config_path);
     if (!config.ok()) {
-      // Configuration errors are exit 2 whatever their code.
-      Fail(config.status());
-      ExitCode() = 2;
+      // The message already names the file and pointer; config errors exit 2.
+      Fail(Status::Invalid(config.status().message()));
       return;
     }
 #ifdef HAVE_LETHE_HTTP
