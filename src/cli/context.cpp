@@ -1,8 +1,14 @@
 #include "cli/context.h"
 
 #include "cli/commands.h"
+#include "notify/notifications.h"
 
 namespace lethe::cli {
+namespace {
+std::unique_ptr<Notifier> g_notifier;
+}  // namespace
+
+Notifier& EngineNotifier() { return *g_notifier; }
 
 std::unique_ptr<Engine> OpenEngine(const std::string& config_path) {
   auto cfg = LoadConfig(config_path);
@@ -15,6 +21,15 @@ std::unique_ptr<Engine> OpenEngine(const std::string& config_path) {
     Fail(engine.status());
     return nullptr;
   }
+  // Actions taken from the CLI notify like those taken over HTTP: the
+  // listener only queues to the outbox; `lethe run`/`serve` deliver.
+  auto n = Notifier::Create((*engine)->config);
+  if (!n.ok()) {
+    Fail(Status::Invalid(config_path + ": " + n.status().ToString()));
+    return nullptr;
+  }
+  g_notifier = std::move(*n);
+  AttachNotifications(*(*engine)->workflow, *g_notifier, (*engine)->config);
   return std::move(*engine);
 }
 

@@ -30,9 +30,12 @@ void RunPlan(const Options& o) {
     std::printf("%s\n", plan->dump(2).c_str());
     return;
   }
-  const nlohmann::json& items = plan->is_object() && plan->contains("items") ? (*plan)["items"] : *plan;
+  // The plan is {"collections": [...]} (see include/lethe/exec.h); accept a bare array too.
+  nlohmann::json items = plan->is_object() ? plan->value("collections", nlohmann::json::array()) : *plan;
+  if (!items.is_array()) items = nlohmann::json::array();
   std::printf("%-14s %-22s %-8s %8s  %s\n", "CONNECTOR", "COLLECTION", "ACTION", "ROWS", "RETENTION");
   for (const auto& it : items) {
+    if (!it.is_object()) continue;
     std::string basis = it.contains("retention") && it["retention"].is_object() ? it["retention"].value("basis", "") : "";
     std::printf("%-14s %-22s %-8s %8lld  %s\n", it.value("connector", "").c_str(), it.value("collection", "").c_str(),
                 it.value("action", "").c_str(), static_cast<long long>(it.value("rows", int64_t{0})), basis.c_str());

@@ -13,7 +13,6 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "lethe/exec.h"
-#include "notify/notifications.h"
 #include "notify/scheduler.h"
 
 namespace lethe::cli {
@@ -32,10 +31,7 @@ void Run(const RunOptions& o) {
   if (!e) return;
   auto ex = MakeExecutor(e->config, *e->store, e->pseudonym_key);
   if (!ex.ok()) return (void)Fail(ex.status());
-  auto notifier = Notifier::Create(e->config);
-  if (!notifier.ok()) return (void)Fail(notifier.status());
-  AttachNotifications(*e->workflow, **notifier, e->config);
-  Scheduler scheduler(*e->workflow, **notifier, e->config);
+  Scheduler scheduler(*e->workflow, EngineNotifier(), e->config);
   Worker worker(*e->workflow, **ex);
 
   std::signal(SIGTERM, [](int) { g_stop = true; });
