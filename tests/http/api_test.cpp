@@ -1,6 +1,8 @@
 // The HTTP API end to end, over a real socket: self-service, the inbox,
 // validation, idempotency, pagination, subject links, OpenDSR, operations.
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -400,4 +402,28 @@ TEST_CASE("operations: healthz, metrics, unknown routes", "[http][ops]") {
   CHECK(nf.status == 404);
   CHECK(nf.Json()["error"]["code"] == "not_found");
   CHECK(Call(h.port, verb::put, "/v1/requests").status == 405);
+}
+
+TEST_CASE("concurrent retries with one Idempotency-Key create one request", "[http][idempotency]") {
+  Harness h;
+  const json body = NewInbox("race@example.com");
+  std::vector<std::thread> ts;
+  std::mutex mu;
+  std::vector<Response> got;
+  for (int i = 0; i < 8; ++i) {
+    ts.emplace_back([&] {
+      Response r = h.Post("/v1/requests", kOperatorKey, body, {{"Idempotency-Key", "race-1"}});
+      std::lock_guard<std::mutex> lock(mu);
+      got.push_back(r);
+    });
+  }
+  for (auto& t : ts) t.join();
+  std::set<std::string> ids;
+  for (const Response& r : got) {
+    // Either the stored first result or "still in progress"; never a second request.
+    CHECK((r.status == 201 || r.status == 409));
+    if (r.status == 201) ids.insert(r.Json()["id"].get<std::string>());
+  }
+  CHECK(ids.size() == 1);
+  CHECK(h.Get("/v1/requests", kAuditorKey).Json()["items"].size() == 1);
 }
