@@ -259,6 +259,10 @@ class FilesystemConnector : public Connector {
       bool inside = false;
       LETHE_RETURN_IF_ERROR(Inside(p.parent_path(), &inside));
       if (!inside) return Status::Invalid("object key leaves the root of connector " + name_);
+      // Parents are pruned even when the file is already gone: a run killed
+      // between deleting files and pruning left them empty.
+      size_t slash = key.rfind('/');
+      if (slash != std::string::npos) dirs.insert(key.substr(0, slash));
       std::error_code ec;
       auto st = fs::symlink_status(p, ec);
       if (!fs::exists(st)) continue;  // already gone: erasure is idempotent
@@ -267,8 +271,6 @@ class FilesystemConnector : public Connector {
         return Status::Io("connector " + name_ + ": cannot delete a file: " + ec.message());
       }
       ++removed;
-      size_t slash = key.rfind('/');
-      if (slash != std::string::npos) dirs.insert(key.substr(0, slash));
     }
 
     // Remove directories left empty, deepest first, but only the subject's:

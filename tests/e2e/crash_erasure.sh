@@ -28,7 +28,8 @@ left=$(sql "SELECT (SELECT count(*) FROM users WHERE id = 1 OR email = 'ada@exam
   + (SELECT count(*) FROM applications WHERE user_id = 1) + (SELECT count(*) FROM events WHERE user_id = 1)
   + (SELECT count(*) FROM drafts WHERE id % 4 = 0)")
 [[ "$left" == 0 ]] || fail "$left rows of the subject are left"
-[[ ! -e "$T/files/1" ]] || fail "the subject's files are left: $(find "$T/files/1" | head -3)"
+[[ ! -e "$T/files/1" ]] ||
+  fail "files/1 is left with $(find "$T/files/1" -type f | wc -l) files: $(find "$T/files/1" | head -3)"
 subject_lines=$(grep -c -E '"user_id":1[,}]|ada@example.com' "$T/logs/app.jsonl" || true)
 [[ "$subject_lines" == 0 ]] || fail "$subject_lines log lines of the subject are left"
 

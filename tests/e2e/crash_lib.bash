@@ -36,13 +36,13 @@ json_get() {
 
 # Counts in the world, for the subject (1 / ada) and for everyone else.
 USERS=2000
-APPS=12000        # every 4th is the subject's: 3000
-EVENTS=12000      # every 3rd is the subject's: 4000
+APPS=24000        # every 4th is the subject's: 6000
+EVENTS=24000      # every 3rd is the subject's: 8000
 SUBJECT_ROWS=$((1 + APPS / 4 + APPS / 4 + EVENTS / 3))   # users + applications + drafts + events
 OTHER_ROWS=$(((USERS - 1) + APPS * 3 / 4 + APPS * 3 / 4 + EVENTS * 2 / 3))
-SUBJECT_FILES=1500
+SUBJECT_FILES=3000
 OTHER_FILES=500
-LOG_LINES=30000   # every 5th line is the subject's by user_id, every 7th (not 5th) by email
+LOG_LINES=60000   # every 5th line is the subject's by user_id, every 7th (not 5th) by email
 SUBJECT_LINES=$((LOG_LINES / 5 + LOG_LINES / 7 - LOG_LINES / 35))
 OTHER_LINES=$((LOG_LINES - SUBJECT_LINES))
 
@@ -141,18 +141,21 @@ request_progress() {
   rm -f "$f"
 }
 
-# Starts `lethe run --once`, SIGKILLs it after a random 20..(20+SPREAD) ms.
+# Starts `lethe run --once` and SIGKILLs it: the k-th time after a random
+# moment in [20 + (k-1)*STEP, 20 + k*STEP) ms, so the first kills land early
+# and, as each restart resumes further on, later kills land in later phases.
 # Calls the function named by AFTER_KILL (if set) after each kill. Then runs
-# it unkilled until the request is completed; fails if it ends otherwise.
+# it unkilled until the request is completed; fails if it ends otherwise, or
+# if no run at all was killed mid-work (the test would prove nothing).
 KILLS=${CRASH_KILLS:-8}
-SPREAD_MS=${CRASH_SPREAD_MS:-5000}
+STEP_MS=${CRASH_STEP_MS:-150}
 AFTER_KILL=${AFTER_KILL:-}
 crash_until_done() {
   local id=$1 k pid rc killed=0
   for k in $(seq 1 "$KILLS"); do
     (cd "$T" && exec "$LETHE" run --once --config lethe.json >>"$T/run.log" 2>&1) &
     pid=$!
-    local ms=$((20 + RANDOM % SPREAD_MS))
+    local ms=$((20 + (k - 1) * STEP_MS + RANDOM % STEP_MS))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
     kill -9 "$pid" 2>/dev/null || true
     rc=0
@@ -163,6 +166,7 @@ crash_until_done() {
     [[ "$(request_status "$id")" == completed ]] && break
   done
   echo "  $killed of the runs were killed mid-work"
+  [[ "$killed" -gt 0 ]] || fail "no run was killed mid-work: the world is too small to test crashes"
   for k in 1 2 3; do
     [[ "$(request_status "$id")" == completed ]] && break
     (cd "$T" && "$LETHE" run --once --config lethe.json >>"$T/run.log" 2>&1) || true

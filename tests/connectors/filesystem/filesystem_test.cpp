@@ -362,3 +362,16 @@ TEST_CASE("filesystem erase by keys alone prunes only the subject's directories"
   CHECK_FALSE(fs::exists(u.root / "uploads/42_more"));
   CHECK(fs::is_directory(u.root / "uploads"));  // shared by all subjects: kept even when empty
 }
+
+TEST_CASE("filesystem erase again prunes directories a killed run left empty", "[filesystem]") {
+  World w;
+  const auto& c = w.conn->collections()[0];
+  // As if a run deleted the files and was killed before pruning.
+  fs::remove(w.root / "42/cv.pdf");
+  fs::remove(w.root / "42/photos/a.jpg");
+  auto r = w.conn->Erase(c, {}, {"42/cv.pdf", "42/photos/a.jpg"}, c.erase);
+  REQUIRE(r.ok());
+  CHECK(*r == 0);
+  CHECK_FALSE(fs::exists(w.root / "42"));
+  CHECK(fs::exists(w.root / "420/cv.pdf"));
+}
