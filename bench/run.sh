@@ -9,7 +9,7 @@
 # of other users. It is generated under the build directory and reused.
 # Lethe is driven by its own binary, as an operator would:
 # `lethe request submit --verified`, `lethe request approve`, `lethe run --once`.
-# Time and peak RSS come from GNU time, for the `lethe run --once` that does
+# Time and peak RSS come from wait4 (bench/rusage.cpp), for the `lethe run --once` that does
 # the work and for the whole baseline pipeline (peak = its largest process).
 #
 #   bench/run.sh BUILD_DIR
@@ -23,11 +23,18 @@ WORLD="$DATA/world"
 export LETHE_AUDIT_KEY=bench-pseudonym-key  # not a secret: a throwaway store
 
 [[ -x "$LETHE" ]] || { echo "bench: $LETHE not built" >&2; exit 2; }
-for tool in sqlite3 zip unzip bc; do
+for tool in sqlite3 zip unzip awk; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
 done
-TIME=/usr/bin/time
-[[ -x "$TIME" ]] || { echo "bench: GNU time (/usr/bin/time) is missing" >&2; exit 2; }
+# Wall time and peak RSS: bench_rusage (built from bench/rusage.cpp), else GNU time.
+if [[ -x "$BUILD/bench_rusage" ]]; then
+  timed() { local out=$1; shift; "$BUILD/bench_rusage" "$out" "$@"; }
+elif [[ -x /usr/bin/time ]]; then
+  timed() { local out=$1; shift; /usr/bin/time -f "%e %M" -o "$out" "$@"; }
+else
+  echo "bench: neither $BUILD/bench_rusage nor /usr/bin/time exists" >&2
+  exit 2
+fi
 
 echo "== generating the world (cached in $WORLD)"
 bash "$SRC/bench/gen_world.sh" "$WORLD"
@@ -74,7 +81,7 @@ measure() {
   local name=$1
   shift
   local out="$DATA/$name.time"
-  if ! "$TIME" -f "%e %M" -o "$out" "$@" > "$DATA/$name.log" 2>&1; then
+  if ! timed "$out" "$@" > "$DATA/$name.log" 2>&1; then
     echo "bench: $name failed:" >&2
     tail -20 "$DATA/$name.log" >&2
     exit 1
@@ -82,7 +89,7 @@ measure() {
   read -r secs kb < <(tail -1 "$out")
   printf -v "${name}_s" '%s' "$secs"
   printf -v "${name}_kb" '%s' "$kb"
-  printf '   %-16s %8.2f s  %8.1f MB peak RSS\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
+  printf '   %-16s %8.2f s  %8.1f MB peak RSS\n' "$name" "$secs" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')"
 }
 
 # Reads JSON on stdin, prints the value at a JSON path (sqlite3, so no jq needed).
@@ -189,8 +196,8 @@ done
   { echo "bench: audit chain does not verify" >&2; exit 1; }
 
 # ---------------------------------------------------------------- table
-ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
-mb() { echo "scale=1; $1 / 1024" | bc -l | sed 's/^\./0./'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo
 echo "Lethe vs hand-written baseline (ratio = lethe / baseline; same machine, same run)"
 printf '%-10s | %9s %9s %7s | %11s %11s %7s\n' task "lethe s" "base s" ratio "lethe MB" "base MB" ratio
