@@ -196,6 +196,11 @@ Reply Export(Service& s, Context& ctx) {
   return ExportReply(s, *r, ctx.principal.Actor(), ctx.now, "inbox");
 }
 
+// Who the operator key belongs to: the inbox hides the actions a role may not take.
+Reply Me(Context& ctx) {
+  return Reply::Json(200, {{"name", ctx.principal.name}, {"role", std::string(ToString(ctx.principal.role))}});
+}
+
 Reply Stats(Service& s, Context& ctx) {
   Result<nlohmann::json> st = s.store().Stats(ctx.now);
   if (!st.ok()) return Reply::Error(st.status());
@@ -238,6 +243,7 @@ void AddInboxRoutes(Router& r, Service& s) {
     r.Add(verb::post, "/v1/requests/{id}/" + n, Access::kAct, [sp, a, n](Context& c) { return Act(*sp, c, a, n); });
   }
   r.Add(verb::get, "/v1/stats", Access::kRead, [sp](Context& c) { return Stats(*sp, c); });
+  r.Add(verb::get, "/v1/me", Access::kRead, [](Context& c) { return Me(c); });
   r.Add(verb::get, "/v1/audit", Access::kAudit, [sp](Context& c) { return Audit(*sp, c); });
 }
 

@@ -119,6 +119,9 @@ TEST_CASE("operator keys and roles", "[http][auth]") {
   CHECK(h.Post("/v1/requests/" + id + "/approve", kAuditorKey, json()).status == 403);
   CHECK(h.Get("/v1/requests/" + id, kAuditorKey).status == 200);
   CHECK(h.Get("/v1/stats", kAuditorKey).status == 200);
+  CHECK(h.Get("/v1/me", kAuditorKey).Json()["role"] == "auditor");
+  CHECK(h.Get("/v1/me", kOperatorKey).Json()["role"] == "operator");
+  CHECK(h.Get("/v1/me", "not-a-key").status == 401);
   CHECK(h.Post("/v1/requests/" + id + "/approve", kOperatorKey, json()).status == 200);
   // admin: everything.
   CHECK(h.Get("/v1/audit?request_id=" + id, kAdminKey).status == 200);
