@@ -16,6 +16,7 @@ test: build
 
 bench: build
 	@bash bench/run.sh $(BUILD)
+	@bash bench/http_load.sh $(BUILD)
 
 demo: build
 	@$(BUILD)/lethe demo

@@ -26,129 +26,6 @@
 namespace lethe {
 namespace {
 
-bool IsPlainName(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-Status StringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out) {
-  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string()) return Status::Invalid("must be a string", pointer + "/" + std::to_string(i));
-    out->push_back(v[i].get<std::string>());
-  }
-  return Status::Ok();
-}
-
-Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retention* r) {
-  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest", "archiving",
-                                              "freedom_of_expression"};
-  if (!v.is_object()) return Status::Invalid("must be an object", pointer);
-  for (const auto& [k, val] : v.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (!val.is_string()) return Status::Invalid("must be a string", p);
-    std::string s = val.get<std::string>();
-    if (k == "basis") {
-      if (!bases.count(s)) {
-        return Status::Invalid("basis must be one of legal_obligation, legal_claims, public_interest, "
-                               "archiving, freedom_of_expression", p);
-      }
-      r->basis = s;
-    } else if (k == "note") {
-      r->note = s;
-    } else if (k == "period") {
-      if (!ParseIsoDuration(s).ok()) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
-      r->period = s;
-    } else if (k == "from") {
-      // Objects carry "key", "size" and "modified"; only the last is a date.
-      if (s != "modified") return Status::Invalid("objects can only be retained from \"modified\"", p);
-      r->from = s;
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
-  return Status::Ok();
-}
-
-// A prefix template: at least one placeholder, not last, and literal parts
-// that already form a safe key prefix.
-Status CheckPrefixTemplate(const std::string& t, const std::string& pointer) {
-  size_t open = t.find('{');
-  if (open == std::string::npos || t.find('}', open) == std::string::npos) {
-    return Status::Invalid("prefix must contain a placeholder such as \"{app.users.id}/\"; a fixed prefix would "
-                           "match every subject", pointer);
-  }
-  if (t.back() == '}') {
-    return Status::Invalid("prefix must not end with a placeholder (\"{x}\" would also match \"{x}0...\"); "
-                           "end it with \"/\" or another delimiter", pointer);
-  }
-  std::string probe;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] == '{') {
-      size_t close = t.find('}', i);
-      if (close == std::string::npos) return Status::Invalid("unclosed placeholder", pointer);
-      probe += "x";
-      i = close;
-    } else {
-      probe += t[i];
-    }
-  }
-  Status st = s3::CheckKey(probe, "prefix");
-  if (!st.ok()) return Status::Invalid(st.message(), pointer);
-  return Status::Ok();
-}
-
-Result<CollectionSpec> ParseObjects(const nlohmann::json& j, const std::string& connector,
-                                    const std::string& pointer, size_t index) {
-  if (!j.is_object()) return Status::Invalid("must be an object", pointer);
-  CollectionSpec c;
-  c.connector = connector;
-  c.pointer = pointer;
-  c.objects = true;
-  c.name = index == 0 ? "objects" : "objects_" + std::to_string(index);
-  bool has_prefix = false;
-  for (const auto& [k, v] : j.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-      c.name = v.get<std::string>();
-    } else if (k == "prefix") {
-      if (!v.is_string()) return Status::Invalid("must be a string", p);
-      LETHE_RETURN_IF_ERROR(CheckPrefixTemplate(v.get<std::string>(), p));
-      c.links.push_back({"prefix", v.get<std::string>(), p});
-      has_prefix = true;
-    } else if (k == "categories") {
-      LETHE_RETURN_IF_ERROR(StringList(v, p, &c.categories));
-    } else if (k == "purpose") {
-      if (!v.is_string()) return Status::Invalid("must be a string", p);
-      c.purpose = v.get<std::string>();
-    } else if (k == "portable") {
-      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
-      c.portable = v.get<bool>();
-    } else if (k == "erase") {
-      if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
-      else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
-      else return Status::Invalid("must be \"delete\" or \"keep\"", p);
-    } else if (k == "retain") {
-      Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
-      c.retain = std::move(r);
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (!has_prefix) return Status::Invalid("objects need a \"prefix\"", pointer);
-  if (c.retain) c.erase.kind = EraseAction::Kind::kKeep;  // retained objects are kept
-  return c;
-}
-
 class S3Connector : public Connector {
  public:
   S3Connector(std::string name, s3::Client client, std::vector<CollectionSpec> specs)
@@ -341,7 +218,7 @@ Result<std::unique_ptr<Connector>> MakeS3(const nlohmann::json& config, const st
   std::set<std::string> names;
   for (size_t i = 0; i < objects->size(); ++i) {
     std::string p = pointer + "/objects/" + std::to_string(i);
-    auto spec = ParseObjects((*objects)[i], name, p, i);
+    auto spec = ParseObjectCollection((*objects)[i], name, p, i, s3::CheckKey);
     if (!spec.ok()) return spec.status();
     if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
     specs.push_back(std::move(*spec));

@@ -137,6 +137,21 @@ std::vector<std::string> ConnectorTypes();
 Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::string& connector,
                                             const std::string& pointer);
 
+// [A-Za-z0-9_-]{1,128}: connector and collection names become file names in
+// exports (data/<connector>/<collection>.json), so they are kept plain.
+bool IsPlainName(std::string_view s);
+
+// Checks a literal object key or prefix for a connector type (filesystem:
+// safe relative path; s3: valid S3 key). `what` names it in the message.
+using ObjectKeyCheck = std::function<Status(std::string_view key, const std::string& what)>;
+
+// Parses one `objects` entry of an object-store connector (filesystem, s3):
+// name, prefix (a template with a placeholder, not ending in one), categories,
+// purpose, portable, erase ("delete"|"keep"), retain. The collection is named
+// "name", or "objects", "objects_1", ... by position.
+Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std::string& connector,
+                                             const std::string& pointer, size_t index, const ObjectKeyCheck& check);
+
 // Quotes an SQL identifier after checking it is [A-Za-z_][A-Za-z0-9_]* (config
 // names are never trusted into SQL text unchecked).
 Result<std::string> QuoteIdentifier(std::string_view name, const std::string& pointer);
