@@ -108,36 +108,6 @@ Status StringList(const json& v, const std::string& pointer, std::vector<std::st
   return Status::Ok();
 }
 
-Status ParseRetain(const json& v, const std::string& pointer, Retention* r) {
-  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest", "archiving",
-                                              "freedom_of_expression"};
-  if (!v.is_object()) return Status::Invalid("must be an object", pointer);
-  for (const auto& [k, val] : v.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (!val.is_string()) return Status::Invalid("must be a string", p);
-    std::string s = val.get<std::string>();
-    if (k == "basis") {
-      if (!bases.count(s)) {
-        return Status::Invalid("basis must be one of legal_obligation, legal_claims, public_interest, "
-                               "archiving, freedom_of_expression", p);
-      }
-      r->basis = s;
-    } else if (k == "note") {
-      r->note = s;
-    } else if (k == "period") {
-      if (!ParseIsoDuration(s).ok()) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
-      r->period = s;
-    } else if (k == "from") {
-      if (!IsPlainName(s)) return Status::Invalid("must be a metadata field name", p);
-      r->from = s;
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
-  return Status::Ok();
-}
-
 Result<CollectionSpec> ParseCollection(const json& j, const std::string& connector, const std::string& pointer) {
   if (!j.is_object()) return Status::Invalid("a collection must be an object", pointer);
   CollectionSpec c;
@@ -180,7 +150,9 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
       else return Status::Invalid("must be \"delete\" or \"keep\"", p);
     } else if (k == "retain") {
       Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
+      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
+        return IsPlainName(from) ? Status::Ok() : Status::Invalid("must be a metadata field name", fp);
+      }, &r));
       c.retain = std::move(r);
     } else if (k == "omit") {
       LETHE_RETURN_IF_ERROR(StringList(v, p, &c.omit));

@@ -72,36 +72,6 @@ Status StringList(const nlohmann::json& v, const std::string& pointer, bool non_
   return Status::Ok();
 }
 
-Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retention* r) {
-  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest",
-                                              "archiving", "freedom_of_expression"};
-  if (!v.is_object()) return Status::Invalid("must be an object", pointer);
-  for (const auto& [k, val] : v.items()) {
-    std::string p = pointer + "/" + Token(k);
-    if (!val.is_string()) return Status::Invalid("must be a string", p);
-    std::string s = val.get<std::string>();
-    if (k == "basis") {
-      if (!bases.count(s)) {
-        return Status::Invalid("basis must be one of legal_obligation, legal_claims, public_interest, "
-                               "archiving, freedom_of_expression", p);
-      }
-      r->basis = s;
-    } else if (k == "note") {
-      r->note = s;
-    } else if (k == "period") {
-      if (!ParseIsoDuration(s).ok()) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
-      r->period = s;
-    } else if (k == "from") {
-      if (s.empty()) return Status::Invalid("must name a field", p);
-      r->from = s;
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
-  return Status::Ok();
-}
-
 // Escapes glob(3) metacharacters so a base directory is taken literally.
 std::string GlobEscape(const std::string& s) {
   std::string out;
@@ -499,7 +469,9 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
       c.portable = v.get<bool>();
     } else if (k == "retain") {
       Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
+      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
+        return from.empty() ? Status::Invalid("must name a field", fp) : Status::Ok();
+      }, &r));
       c.retain = std::move(r);
     } else {
       return Status::Invalid("unknown key \"" + k + "\"", p);

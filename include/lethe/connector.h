@@ -137,6 +137,12 @@ std::vector<std::string> ConnectorTypes();
 Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::string& connector,
                                             const std::string& pointer);
 
+// Parses a "retain" object {basis, note, period, from}. `from_ok` decides
+// whether the field the period counts from fits the collection type (a
+// column, an object's "modified", a log field).
+using FieldCheck = std::function<Status(const std::string& field, const std::string& pointer)>;
+Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const FieldCheck& from_ok, Retention* r);
+
 // [A-Za-z0-9_-]{1,128}: connector and collection names become file names in
 // exports (data/<connector>/<collection>.json), so they are kept plain.
 bool IsPlainName(std::string_view s);

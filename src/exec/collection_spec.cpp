@@ -93,27 +93,29 @@ Status ParseErase(const nlohmann::json& v, const std::string& pointer, EraseActi
   return Status::Ok();
 }
 
-Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retention* r) {
+}  // namespace
+
+Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const FieldCheck& from_ok, Retention* r) {
   if (!v.is_object()) return Status::Invalid("must be an object", pointer);
   for (const auto& [k, val] : v.items()) {
     std::string p = pointer + "/" + Token(k);
+    if (!val.is_string()) return Status::Invalid("must be a string", p);
+    std::string s = val.get<std::string>();
     if (k == "basis") {
-      if (!val.is_string() || !RetentionBases().count(val.get<std::string>())) {
+      if (!RetentionBases().count(s)) {
         return Status::Invalid(
             "basis must be one of legal_obligation, legal_claims, public_interest, archiving, "
             "freedom_of_expression", p);
       }
-      r->basis = val.get<std::string>();
+      r->basis = s;
     } else if (k == "note") {
-      if (!val.is_string()) return Status::Invalid("must be a string", p);
-      r->note = val.get<std::string>();
+      r->note = s;
     } else if (k == "period") {
-      if (!val.is_string() || !IsIsoDuration(val.get<std::string>())) {
-        return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
-      }
-      r->period = val.get<std::string>();
+      if (!IsIsoDuration(s)) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
+      r->period = s;
     } else if (k == "from") {
-      LETHE_RETURN_IF_ERROR(CheckIdentifier(val, p, &r->from));
+      LETHE_RETURN_IF_ERROR(from_ok(s, p));
+      r->from = s;
     } else {
       return Status::Invalid("unknown key \"" + k + "\"", p);
     }
@@ -121,8 +123,6 @@ Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retentio
   if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
   return Status::Ok();
 }
-
-}  // namespace
 
 Result<std::string> QuoteIdentifier(std::string_view name, const std::string& pointer) {
   if (!IsIdentifier(name)) {
@@ -203,7 +203,11 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
       LETHE_RETURN_IF_ERROR(ParseErase(v, p, &c.erase));
     } else if (k == "retain") {
       Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
+      // A table's retention counts from one of its columns.
+      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
+        std::string col;
+        return CheckIdentifier(from, fp, &col);
+      }, &r));
       c.retain = std::move(r);
     } else if (k == "rectify") {
       LETHE_RETURN_IF_ERROR(StringList(v, p, true, &c.rectify));

@@ -20,37 +20,6 @@ Status StringList(const nlohmann::json& v, const std::string& pointer, std::vect
   return Status::Ok();
 }
 
-Status ParseRetain(const nlohmann::json& v, const std::string& pointer, Retention* r) {
-  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest",
-                                              "archiving", "freedom_of_expression"};
-  if (!v.is_object()) return Status::Invalid("must be an object", pointer);
-  for (const auto& [k, val] : v.items()) {
-    std::string p = pointer + "/" + PointerToken(k);
-    if (!val.is_string()) return Status::Invalid("must be a string", p);
-    std::string s = val.get<std::string>();
-    if (k == "basis") {
-      if (!bases.count(s)) {
-        return Status::Invalid("basis must be one of legal_obligation, legal_claims, public_interest, "
-                               "archiving, freedom_of_expression", p);
-      }
-      r->basis = s;
-    } else if (k == "note") {
-      r->note = s;
-    } else if (k == "period") {
-      if (!ParseIsoDuration(s).ok()) return Status::Invalid("must be an ISO 8601 duration such as P7Y", p);
-      r->period = s;
-    } else if (k == "from") {
-      // Objects carry "key", "size" and "modified"; only the last is a date.
-      if (s != "modified") return Status::Invalid("objects can only be retained from \"modified\"", p);
-      r->from = s;
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (r->basis.empty()) return Status::Invalid("retain needs a \"basis\"", pointer);
-  return Status::Ok();
-}
-
 // A prefix template: at least one placeholder, not last (so "{x}" cannot also
 // match "{x}0..."), and literal parts that already form a safe key prefix.
 Status CheckPrefixTemplate(const std::string& t, const std::string& pointer, const ObjectKeyCheck& check) {
@@ -127,7 +96,10 @@ Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std:
       else return Status::Invalid("must be \"delete\" or \"keep\"", p);
     } else if (k == "retain") {
       Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetain(v, p, &r));
+      // Objects carry "key", "size" and "modified"; only the last is a date.
+      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
+        return from == "modified" ? Status::Ok() : Status::Invalid("objects can only be retained from \"modified\"", fp);
+      }, &r));
       c.retain = std::move(r);
     } else {
       return Status::Invalid("unknown key \"" + k + "\"", p);
