@@ -36,6 +36,24 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+// A statement borrowed from the connector's cache: reset and unbound when the
+// borrower is done, so the next user finds it fresh.
+class CachedStmt {
+ public:
+  explicit CachedStmt(sqlite3_stmt* s) : s_(s) {}
+  ~CachedStmt() {
+    if (s_ == nullptr) return;
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  CachedStmt(const CachedStmt&) = delete;
+  CachedStmt& operator=(const CachedStmt&) = delete;
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
 // Keyed hash for "hash" masks, as an SQL function so a mask is one UPDATE:
 // lethe_mask_hash(key, value). Values already masked are returned unchanged,
 // which makes re-running an interrupted mask harmless.
@@ -78,7 +96,10 @@ class SqliteConnector : public Connector {
       : name_(std::move(name)), path_(std::move(path)), extensions_(std::move(extensions)),
         collections_(std::move(collections)), pointer_(std::move(pointer)) {}
 
-  ~SqliteConnector() override { sqlite3_close_v2(db_); }
+  ~SqliteConnector() override {
+    DropStatements();
+    sqlite3_close_v2(db_);
+  }
 
   const std::string& name() const override { return name_; }
   const std::vector<CollectionSpec>& collections() const override { return collections_; }
@@ -142,12 +163,13 @@ class SqliteConnector : public Connector {
 
     std::string key_expr = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
     std::string sql = "SELECT " + key_expr + " AS lethe_key__, * FROM " + *table + " WHERE " + where;
-    Stmt stmt;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
-      return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
-    }
+    sqlite3_stmt* prepared = Prepared(sql);
+    if (prepared == nullptr) return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+    CachedStmt stmt(prepared);
     for (size_t i = 0; i < binds.size(); ++i) Bind(stmt.get(), static_cast<int>(i + 1), binds[i]);
     int ncol = sqlite3_column_count(stmt.get());
+    std::vector<std::string> names;  // read once, not once a row
+    for (int i = 1; i < ncol; ++i) names.emplace_back(sqlite3_column_name(stmt.get(), i));
     Item item;
     while (true) {
       int rc = sqlite3_step(stmt.get());
@@ -155,11 +177,10 @@ class SqliteConnector : public Connector {
       if (rc != SQLITE_ROW) {
         return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
       }
-      item.fields = nlohmann::json::object();
+      nlohmann::json::object_t fields;
       item.key = ColumnText(stmt.get(), 0);
-      for (int i = 1; i < ncol; ++i) {
-        item.fields[sqlite3_column_name(stmt.get(), i)] = ColumnJson(stmt.get(), i, info.vec0);
-      }
+      for (int i = 1; i < ncol; ++i) fields.emplace(names[i - 1], ColumnJson(stmt.get(), i, info.vec0));
+      item.fields = std::move(fields);
       LETHE_RETURN_IF_ERROR(sink(item));
     }
     return Status::Ok();
@@ -234,11 +255,12 @@ class SqliteConnector : public Connector {
       std::string sql = set.empty() ? "DELETE FROM " + *table : "UPDATE " + *table + " SET " + set;
       sql += " WHERE " + key_col + " IN " +
              InList(keys.begin() + start, keys.begin() + start + n, key_kind, &key_binds);
-      Stmt stmt;
-      if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
+      sqlite3_stmt* prepared = Prepared(sql);
+      if (prepared == nullptr) {
         st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
         break;
       }
+      CachedStmt stmt(prepared);
       int idx = 1;
       for (const auto& b : set_binds) {
         sqlite3_bind_text(stmt.get(), idx++, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
@@ -263,6 +285,30 @@ class SqliteConnector : public Connector {
       return err;
     }
     return changed;
+  }
+
+  // The prepared statement for `sql` (caller holds mu_), or nullptr with the
+  // error in sqlite3_errmsg. Batches repeat the same SQL (an IN list of the
+  // same length), and compiling a 500-parameter IN list costs more than
+  // running it, so statements are kept and reused across batches.
+  sqlite3_stmt* Prepared(const std::string& sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return it->second;
+    // Bounded: distinct SQL texts are few (one per table, action and batch
+    // length); when that is exceeded, start over rather than grow.
+    if (statements_.size() >= kMaxStatements) DropStatements();
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(s);
+      return nullptr;
+    }
+    statements_.emplace(sql, s);
+    return s;
+  }
+
+  void DropStatements() {
+    for (auto& [sql, s] : statements_) sqlite3_finalize(s);
+    statements_.clear();
   }
 
   // Every configured table and column must exist: found at check time, not
@@ -465,6 +511,8 @@ class SqliteConnector : public Connector {
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   std::map<std::string, TableInfo> tables_;
+  static constexpr size_t kMaxStatements = 64;
+  std::map<std::string, sqlite3_stmt*> statements_;  // by SQL text; see Prepared
 };
 
 Result<std::unique_ptr<Connector>> MakeSqliteConnector(const nlohmann::json& j, const std::string& pointer,

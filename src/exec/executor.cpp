@@ -187,13 +187,13 @@ class GraphExecutor : public Executor {
     if (!existing.ok()) return existing.status();
     const auto& nodes = g_->nodes();
     std::vector<Work> work(nodes.size());
-    std::vector<std::set<std::string>> seen(nodes.size());
+    // Discover reports each keyed item once, so keys need no set here.
     auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) -> Status {
       ++work[i].found;
       if (!include(i)) return Status::Ok();
       if (item.key.empty()) {
         work[i].by_match = true;
-      } else if (seen[i].insert(item.key).second) {
+      } else {
         work[i].keys.push_back(item.key);
       }
       return Status::Ok();

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -321,9 +322,11 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
     const GraphNode& n = g.nodes()[i];
     const auto& keep = g.referenced_columns(i);
     std::vector<Match> matches = MatchesFor(g, i, subject, found, batch);
-    // An item matched by two batches must be reported once; keys identify items.
-    std::set<std::string> seen;
-    bool dedupe = matches.size() > 1;
+    // An item matched by two batches, or by two terms of one query, must be
+    // reported once; keys identify items. Visitors rely on this (erasure
+    // keeps the keys as found, without checking them again).
+    std::unordered_set<std::string> seen;
+    bool dedupe = matches.size() > 1 || (matches.size() == 1 && matches[0].size() > 1);
     for (const Match& m : matches) {
       Status st = n.connector->Find(*n.spec, m, [&](const Item& item) -> Status {
         if (dedupe && !item.key.empty() && !seen.insert(item.key).second) return Status::Ok();
