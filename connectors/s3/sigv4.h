@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/hex.h"
+
 namespace lethe::s3 {
 
 struct SigV4Request {
@@ -47,7 +49,7 @@ std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>
 // `amz_date` is the request's x-amz-date, "YYYYMMDDTHHMMSSZ".
 SigV4Signature SignV4(const SigV4Request& req, const SigV4Credentials& creds, const std::string& amz_date);
 
-// Lowercase hex SHA-256.
-std::string Sha256Hex(std::string_view data);
+// Lowercase hex SHA-256 (the core's).
+using ::lethe::Sha256Hex;
 
 }  // namespace lethe::s3

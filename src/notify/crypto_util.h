@@ -1,15 +1,17 @@
-// Small crypto helpers private to src/notify: digests, HMAC, randomness,
-// base64. Kept here (not in the core) so notify builds on its own.
+// Small crypto helpers private to src/notify: randomness, base64, constant-
+// time comparison. Digests come from the core's hex helpers.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "core/hex.h"
+
 namespace lethe::notify {
 
-std::string Sha256Hex(std::string_view data);
-std::string HmacSha256Hex(std::string_view key, std::string_view data);
+using ::lethe::HmacSha256Hex;
+using ::lethe::Sha256Hex;
 // n bytes from OpenSSL's CSPRNG; false if the generator failed.
 bool RandomBytes(unsigned char* out, size_t n);
 std::string Base64(std::string_view data);
