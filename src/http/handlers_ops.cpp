@@ -48,6 +48,15 @@ Reply Metrics(Service& s, Context& ctx) {
     }
     out += "# HELP lethe_requests_overdue Open requests past their deadline.\n# TYPE lethe_requests_overdue gauge\n";
     out += "lethe_requests_overdue " + std::to_string(st.value("overdue", int64_t{0})) + "\n";
+    out += "# HELP lethe_request_execution_seconds Time from start to completion or failure of executed "
+           "requests.\n# TYPE lethe_request_execution_seconds summary\n";
+    if (st.contains("execution") && st["execution"].is_object()) {
+      for (const auto& [type, v] : st["execution"].items()) {
+        const std::string label = "{type=\"" + Escape(type) + "\"} ";
+        out += "lethe_request_execution_seconds_sum" + label + std::to_string(v.value("seconds", int64_t{0})) + "\n";
+        out += "lethe_request_execution_seconds_count" + label + std::to_string(v.value("count", int64_t{0})) + "\n";
+      }
+    }
   }
   out += s.http_latency().Render("lethe_http_request_duration_seconds", "HTTP request handling time.");
   return Reply::Text(200, "text/plain; version=0.0.4; charset=utf-8", std::move(out));

@@ -458,7 +458,20 @@ class SqliteStore : public Store {
       LETHE_RETURN_IF_ERROR(s.status());
     }
     for (auto& [k, v] : by_status.items()) total += v.get<int64_t>();
-    return json{{"total", total}, {"by_status", by_status}, {"by_type", by_type}, {"overdue", overdue}};
+    // How long execution took, from each "started" event to the "completed"
+    // or "failed" that ended it (a retried request counts once per run).
+    json execution = json::object();
+    {
+      Stmt s(db_, "SELECT r.type, COUNT(*), COALESCE(SUM(f.at - st.at), 0) FROM events f "
+                  "JOIN requests r ON r.id = f.request_id "
+                  "JOIN events st ON st.id = (SELECT MAX(id) FROM events WHERE request_id = f.request_id "
+                  "AND kind = 'started' AND id < f.id) "
+                  "WHERE f.kind IN ('completed', 'failed') GROUP BY r.type");
+      while (s.Step()) execution[s.Text(0)] = {{"count", s.Int(1)}, {"seconds", s.Int(2)}};
+      LETHE_RETURN_IF_ERROR(s.status());
+    }
+    return json{{"total", total},     {"by_status", by_status}, {"by_type", by_type},
+                {"overdue", overdue}, {"execution", execution}};
   }
 
   Result<std::vector<Task>> Tasks(const std::string& request_id) override {

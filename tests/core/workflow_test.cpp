@@ -160,6 +160,11 @@ TEST_CASE("the worker executes approved requests once, respects grace, and resum
   REQUIRE(w.wf->Act(failing.id, Action::kRetry, "alice", "").ok());
   REQUIRE(*worker.RunOnce() == 1);
   CHECK(w.store->Get(failing.id)->status == S::kCompleted);
+  // Stats count each run: now (1), crashed (1), failing (failed once, then completed).
+  auto stats = w.store->Stats(Now());
+  REQUIRE(stats.ok());
+  CHECK((*stats)["execution"]["access"]["count"] == 4);
+  CHECK((*stats)["execution"]["access"]["seconds"] >= 0);
   CheckAudit(*w.store);
 }
 

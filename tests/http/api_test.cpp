@@ -396,6 +396,7 @@ TEST_CASE("operations: healthz, metrics, unknown routes", "[http][ops]") {
   REQUIRE(m.status == 200);
   CHECK_THAT(m.body, Catch::Contains("lethe_requests{status=\"pending\"} 1"));
   CHECK_THAT(m.body, Catch::Contains("lethe_requests_overdue 0"));
+  CHECK_THAT(m.body, Catch::Contains("# TYPE lethe_request_execution_seconds summary"));
   CHECK_THAT(m.body, Catch::Contains("lethe_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
   CHECK_THAT(m.body, Catch::Contains("lethe_http_request_duration_seconds_count"));
   Response nf = Call(h.port, verb::get, "/v2/nothing");
