@@ -144,46 +144,14 @@ class SqliteConnector : public Connector {
   }
 
   Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": Find before Connect");
-    Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
-    if (!table.ok()) return table.status();
-    const TableInfo& info = tables_[c.name];
+    return Query(c, m, nullptr, sink);
+  }
 
-    std::string where;
-    std::vector<Param> binds;
-    for (const auto& term : m) {
-      if (term.values.empty()) continue;
-      Result<std::string> col = QuoteIdentifier(term.column, c.pointer);
-      if (!col.ok()) return col.status();
-      if (!where.empty()) where += " OR ";
-      where += *col + " IN " + InList(term.values.begin(), term.values.end(), ColumnKind(info, term.column), &binds);
-    }
-    if (where.empty()) return Status::Ok();  // nothing to look for
-
-    std::string key_expr = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
-    std::string sql = "SELECT " + key_expr + " AS lethe_key__, * FROM " + *table + " WHERE " + where;
-    sqlite3_stmt* prepared = Prepared(sql);
-    if (prepared == nullptr) return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
-    CachedStmt stmt(prepared);
-    for (size_t i = 0; i < binds.size(); ++i) Bind(stmt.get(), static_cast<int>(i + 1), binds[i]);
-    int ncol = sqlite3_column_count(stmt.get());
-    std::vector<std::string> names;  // read once, not once a row
-    for (int i = 1; i < ncol; ++i) names.emplace_back(sqlite3_column_name(stmt.get(), i));
-    Item item;
-    while (true) {
-      int rc = sqlite3_step(stmt.get());
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) {
-        return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
-      }
-      nlohmann::json::object_t fields;
-      item.key = ColumnText(stmt.get(), 0);
-      for (int i = 1; i < ncol; ++i) fields.emplace(names[i - 1], ColumnJson(stmt.get(), i, info.vec0));
-      item.fields = std::move(fields);
-      LETHE_RETURN_IF_ERROR(sink(item));
-    }
-    return Status::Ok();
+  // Reads only the key and these columns: discovery for erasure skips
+  // building JSON for whole rows it will never show anyone.
+  Status FindColumns(const CollectionSpec& c, const Match& m, const std::vector<std::string>& columns,
+                     const std::function<Status(const Item&)>& sink) override {
+    return Query(c, m, &columns, sink);
   }
 
   Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
@@ -231,6 +199,60 @@ class SqliteConnector : public Connector {
   }
 
  private:
+  // Find, reading every column (columns null) or only the key and `columns`.
+  Status Query(const CollectionSpec& c, const Match& m, const std::vector<std::string>* columns,
+               const std::function<Status(const Item&)>& sink) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": Find before Connect");
+    Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
+    if (!table.ok()) return table.status();
+    const TableInfo& info = tables_[c.name];
+
+    std::string where;
+    std::vector<Param> binds;
+    for (const auto& term : m) {
+      if (term.values.empty()) continue;
+      Result<std::string> col = QuoteIdentifier(term.column, c.pointer);
+      if (!col.ok()) return col.status();
+      if (!where.empty()) where += " OR ";
+      where += *col + " IN " + InList(term.values.begin(), term.values.end(), ColumnKind(info, term.column), &binds);
+    }
+    if (where.empty()) return Status::Ok();  // nothing to look for
+
+    std::string key_expr = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
+    std::string select = columns == nullptr ? ", *" : "";
+    if (columns != nullptr) {
+      for (const auto& col : *columns) {
+        if (!info.columns.count(col)) continue;  // as with *: a column the table lacks is just absent
+        Result<std::string> q = QuoteIdentifier(col, c.pointer);
+        if (!q.ok()) return q.status();
+        select += ", " + *q;
+      }
+    }
+    std::string sql = "SELECT " + key_expr + " AS lethe_key__" + select + " FROM " + *table + " WHERE " + where;
+    sqlite3_stmt* prepared = Prepared(sql);
+    if (prepared == nullptr) return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+    CachedStmt stmt(prepared);
+    for (size_t i = 0; i < binds.size(); ++i) Bind(stmt.get(), static_cast<int>(i + 1), binds[i]);
+    int ncol = sqlite3_column_count(stmt.get());
+    std::vector<std::string> names;  // read once, not once a row
+    for (int i = 1; i < ncol; ++i) names.emplace_back(sqlite3_column_name(stmt.get(), i));
+    Item item;
+    while (true) {
+      int rc = sqlite3_step(stmt.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+      }
+      nlohmann::json::object_t fields;
+      item.key = ColumnText(stmt.get(), 0);
+      for (int i = 1; i < ncol; ++i) fields.emplace(names[i - 1], ColumnJson(stmt.get(), i, info.vec0));
+      item.fields = std::move(fields);
+      LETHE_RETURN_IF_ERROR(sink(item));
+    }
+    return Status::Ok();
+  }
+
   // One transaction: DELETE (set empty) or UPDATE ... SET `set` for these keys.
   // Binds `set_binds` then (json_values' values, in order) then the keys.
   Result<int64_t> WriteByKeys(const CollectionSpec& c, const std::vector<std::string>& keys, const std::string& set,

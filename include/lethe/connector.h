@@ -97,6 +97,15 @@ class Connector {
   virtual Status Find(const CollectionSpec& c, const Match& m,
                       const std::function<Status(const Item&)>& sink) = 0;
 
+  // Like Find, for callers that need only each item's key and these columns
+  // of its fields (erasure, rectification, restriction: the keys to act on and
+  // the values that lead to other collections). Items may carry more fields;
+  // by default they carry them all.
+  virtual Status FindColumns(const CollectionSpec& c, const Match& m, const std::vector<std::string>& columns,
+                             const std::function<Status(const Item&)>& sink) {
+    return Find(c, m, sink);
+  }
+
   // Streams an object's content in chunks (object collections only).
   virtual Status ReadObject(const CollectionSpec& c, const Item& item,
                             const std::function<Status(std::string_view)>& sink) {

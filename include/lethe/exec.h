@@ -80,8 +80,11 @@ using FoundValues = std::vector<std::map<std::string, std::set<std::string>>>;
 // calls visit(node index, item) (which may be empty). Returns the values of
 // referenced columns, which is also what later Match()es are built from.
 // Queries are batched so no Match carries more than `batch` values.
+// keys_only: visit needs only item keys, so connectors may leave out the
+// fields no other collection refers to (Connector::FindColumns).
 Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
-                             const std::function<Status(size_t, const Item&)>& visit, size_t batch = 500);
+                             const std::function<Status(size_t, const Item&)>& visit, size_t batch = 500,
+                             bool keys_only = false);
 
 // The Match terms for node i given the values found so far, each term's
 // values split into pieces of at most `batch` values.

@@ -197,7 +197,7 @@ class GraphExecutor : public Executor {
         work[i].keys.push_back(item.key);
       }
       return Status::Ok();
-    }, opt_.batch);
+    }, opt_.batch, /*keys_only=*/true);
     if (!found.ok()) return found.status();
     for (size_t i = 0; i < nodes.size(); ++i) {
       Work& w = work[i];

@@ -316,7 +316,8 @@ std::vector<Match> MatchesFor(const DataGraph& g, size_t i, const Subject& subje
 }
 
 Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
-                             const std::function<Status(size_t, const Item&)>& visit, size_t batch) {
+                             const std::function<Status(size_t, const Item&)>& visit, size_t batch,
+                             bool keys_only) {
   FoundValues found(g.nodes().size());
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const GraphNode& n = g.nodes()[i];
@@ -327,8 +328,9 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
     // keeps the keys as found, without checking them again).
     std::unordered_set<std::string> seen;
     bool dedupe = matches.size() > 1 || (matches.size() == 1 && matches[0].size() > 1);
+    std::vector<std::string> columns(keep.begin(), keep.end());
     for (const Match& m : matches) {
-      Status st = n.connector->Find(*n.spec, m, [&](const Item& item) -> Status {
+      auto sink = [&](const Item& item) -> Status {
         if (dedupe && !item.key.empty() && !seen.insert(item.key).second) return Status::Ok();
         for (const auto& col : keep) {
           auto it = item.fields.find(col);
@@ -337,7 +339,8 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
           if (!v.empty()) found[i][col].insert(std::move(v));
         }
         return visit ? visit(i, item) : Status::Ok();
-      });
+      };
+      Status st = keys_only ? n.connector->FindColumns(*n.spec, m, columns, sink) : n.connector->Find(*n.spec, m, sink);
       if (!st.ok()) return st;
     }
   }
