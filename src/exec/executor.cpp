@@ -360,7 +360,8 @@ class GraphExecutor : public Executor {
       EraseAction a = EffectiveErase(*node.spec);
       int64_t remaining = 0;
       for (const Match& m : MatchesFor(*g_, i, r.subject, found, opt_.batch)) {
-        Status st = node.connector->Find(*node.spec, m, [&](const Item&) {
+        // A count: no fields needed.
+        Status st = node.connector->FindColumns(*node.spec, m, {}, [&](const Item&) {
           ++remaining;
           return Status::Ok();
         });
