@@ -12,15 +12,6 @@ bool RandomBytes(unsigned char* out, size_t n) {
   return RAND_bytes(out, static_cast<int>(n)) == 1;
 }
 
-std::string Base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(n);
-  return out;
-}
-
 std::string Base64Url(std::string_view data) {
   std::string s = Base64(data);
   while (!s.empty() && s.back() == '=') s.pop_back();

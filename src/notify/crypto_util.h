@@ -10,11 +10,11 @@
 
 namespace lethe::notify {
 
+using ::lethe::Base64;
 using ::lethe::HmacSha256Hex;
 using ::lethe::Sha256Hex;
 // n bytes from OpenSSL's CSPRNG; false if the generator failed.
 bool RandomBytes(unsigned char* out, size_t n);
-std::string Base64(std::string_view data);
 std::string Base64Url(std::string_view data);  // no padding
 // Constant-time equality of two strings of possibly different length
 // (the length itself is not secret here: both are fixed-size digests).
