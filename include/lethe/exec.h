@@ -99,7 +99,7 @@ struct ExecutorOptions {
   std::string export_password;      // empty: no zip encryption
   nlohmann::json recipients = nlohmann::json::array();
   std::string hash_key;             // keyed hash for masks and subject pseudonyms
-  size_t batch = 500;               // keys/values per query or write
+  size_t batch = 500;               // values per query; erasure writes start here and double while quick
 };
 
 // The Executor over a built graph. What Execute does and returns, by type:
