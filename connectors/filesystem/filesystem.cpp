@@ -305,8 +305,7 @@ Result<std::unique_ptr<Connector>> MakeFilesystem(const nlohmann::json& config, 
       root = v.get<std::string>();
       if (root.find('\0') != std::string::npos) return Status::Invalid("contains a NUL byte", p);
     } else if (k == "objects") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      objects = &v;
+      objects = &v;  // parsed below, once the connector's name is known
     } else {
       return Status::Invalid("unknown key \"" + k + "\"", p);
     }
@@ -315,23 +314,14 @@ Result<std::unique_ptr<Connector>> MakeFilesystem(const nlohmann::json& config, 
   if (root.empty()) return Status::Invalid("filesystem connector needs a \"root\"", pointer);
   if (!objects) return Status::Invalid("filesystem connector needs \"objects\"", pointer);
 
-  std::vector<CollectionSpec> specs;
-  std::set<std::string> names;
-  for (size_t i = 0; i < objects->size(); ++i) {
-    std::string p = pointer + "/objects/" + std::to_string(i);
-    auto spec = ParseObjectCollection((*objects)[i], name, p, i, CheckRelative);
-    if (!spec.ok()) return spec.status();
-    if (!names.insert(spec->name).second) {
-      return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
-    }
-    specs.push_back(std::move(*spec));
-  }
+  auto specs = ParseObjectCollections(*objects, name, pointer + "/objects", CheckRelative);
+  if (!specs.ok()) return specs.status();
 
   fs::path root_path(root);
   if (root_path.is_relative() && !ctx.base_dir.empty()) root_path = fs::path(ctx.base_dir) / root_path;
   root_path = root_path.lexically_normal();
   return std::unique_ptr<Connector>(
-      new FilesystemConnector(std::move(name), std::move(root_path), std::move(specs)));
+      new FilesystemConnector(std::move(name), std::move(root_path), std::move(*specs)));
 }
 
 }  // namespace

@@ -194,8 +194,7 @@ Result<std::unique_ptr<Connector>> MakeS3(const nlohmann::json& config, const st
       if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
       cc.path_style = v.get<bool>();
     } else if (k == "objects") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      objects = &v;
+      objects = &v;  // parsed below, once the connector's name is known
     } else {
       return Status::Invalid("unknown key \"" + k + "\"", p);
     }
@@ -214,16 +213,9 @@ Result<std::unique_ptr<Connector>> MakeS3(const nlohmann::json& config, const st
     return Status::Invalid(client.status().message(), pointer + field);
   }
 
-  std::vector<CollectionSpec> specs;
-  std::set<std::string> names;
-  for (size_t i = 0; i < objects->size(); ++i) {
-    std::string p = pointer + "/objects/" + std::to_string(i);
-    auto spec = ParseObjectCollection((*objects)[i], name, p, i, s3::CheckKey);
-    if (!spec.ok()) return spec.status();
-    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
-    specs.push_back(std::move(*spec));
-  }
-  return std::unique_ptr<Connector>(new S3Connector(std::move(name), std::move(*client), std::move(specs)));
+  auto specs = ParseObjectCollections(*objects, name, pointer + "/objects", s3::CheckKey);
+  if (!specs.ok()) return specs.status();
+  return std::unique_ptr<Connector>(new S3Connector(std::move(name), std::move(*client), std::move(*specs)));
 }
 
 }  // namespace

@@ -160,12 +160,13 @@ bool IsPlainName(std::string_view s);
 // safe relative path; s3: valid S3 key). `what` names it in the message.
 using ObjectKeyCheck = std::function<Status(std::string_view key, const std::string& what)>;
 
-// Parses one `objects` entry of an object-store connector (filesystem, s3):
-// name, prefix (a template with a placeholder, not ending in one), categories,
-// purpose, portable, erase ("delete"|"keep"), retain. The collection is named
-// "name", or "objects", "objects_1", ... by position.
-Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std::string& connector,
-                                             const std::string& pointer, size_t index, const ObjectKeyCheck& check);
+// Parses the `objects` array of an object-store connector (filesystem, s3) at
+// JSON pointer `pointer`. Each entry: name, prefix (a template with a
+// placeholder, not ending in one), categories, purpose, portable, erase
+// ("delete"|"keep"), retain. Entries are named by "name", or "objects",
+// "objects_1", ... by position; names must be unique.
+Result<std::vector<CollectionSpec>> ParseObjectCollections(const nlohmann::json& objects, const std::string& connector,
+                                                           const std::string& pointer, const ObjectKeyCheck& check);
 
 // Quotes an SQL identifier after checking it is [A-Za-z_][A-Za-z0-9_]* (config
 // names are never trusted into SQL text unchecked).

@@ -61,6 +61,8 @@ bool IsPlainName(std::string_view s) {
   return true;
 }
 
+namespace {
+
 Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std::string& connector,
                                              const std::string& pointer, size_t index, const ObjectKeyCheck& check) {
   if (!j.is_object()) return Status::Invalid("must be an object", pointer);
@@ -108,6 +110,23 @@ Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std:
   if (!has_prefix) return Status::Invalid("objects need a \"prefix\"", pointer);
   if (c.retain) c.erase.kind = EraseAction::Kind::kKeep;  // retained objects are kept, whatever "erase" says
   return c;
+}
+
+}  // namespace
+
+Result<std::vector<CollectionSpec>> ParseObjectCollections(const nlohmann::json& objects, const std::string& connector,
+                                                           const std::string& pointer, const ObjectKeyCheck& check) {
+  if (!objects.is_array() || objects.empty()) return Status::Invalid("must be a non-empty array", pointer);
+  std::vector<CollectionSpec> specs;
+  std::set<std::string> names;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    std::string p = pointer + "/" + std::to_string(i);
+    auto spec = ParseObjectCollection(objects[i], connector, p, i, check);
+    if (!spec.ok()) return spec.status();
+    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
+    specs.push_back(std::move(*spec));
+  }
+  return specs;
 }
 
 }  // namespace lethe
