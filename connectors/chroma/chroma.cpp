@@ -408,10 +408,9 @@ class ChromaConnector : public Connector {
     if (code < 200 || code >= 300) {
       std::string msg = "connector " + name_ + ": Chroma answered HTTP " + std::to_string(code);
       if (!parsed.is_discarded() && parsed.is_object()) {
-        if (parsed.contains("error") && parsed["error"].is_string()) msg += " " + parsed["error"].get<std::string>();
-        if (parsed.contains("message") && parsed["message"].is_string()) {
-          msg += " (" + parsed["message"].get<std::string>().substr(0, 200) + ")";
-        }
+        // The error's name only: Chroma's message can quote the where
+        // clause's values (the subject's ids).
+        if (parsed.contains("error") && parsed["error"].is_string()) msg += " " + parsed["error"].get<std::string>().substr(0, 100);
       }
       if (code == 404) return Status::NotFound(msg);
       if (code == 401 || code == 403) return Status::Forbidden(msg);

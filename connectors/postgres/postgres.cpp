@@ -680,18 +680,39 @@ class PostgresConnector : public Connector {
     return s;
   }
 
+  // A lost connection's message is libpq's own (host, port, "server closed
+  // the connection"). On a live connection the last message is the server's,
+  // which may quote values: say only that it failed.
   Status ConnError(const std::string& what) {
-    std::string msg = OneLine(PQerrorMessage(conn_));
-    Status s = PQstatus(conn_) == CONNECTION_OK ? Status::Io("connector " + name_ + ": " + what + ": " + msg)
-                                                : Status::Unavailable("connector " + name_ + ": " + what + ": " + msg);
-    return s;
+    if (PQstatus(conn_) == CONNECTION_OK) return Status::Io("connector " + name_ + ": " + what + " failed");
+    return Status::Unavailable("connector " + name_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
   }
 
-  // The server's message names the failing statement's problem (a type, a
-  // constraint), not the parameter values, so it is safe to pass on.
+  // The server's text is never passed on: its DETAIL quotes key values
+  // ("Key (email)=(ada@example.com) already exists") and even its primary
+  // message can ('invalid input syntax for type integer: "abc"'). Error texts
+  // reach events, logs and operator mail, so they carry the SQLSTATE and the
+  // names of the schema objects involved, never values.
   Status ResultError(const PGresult* r, const std::string& what) {
     if (PQstatus(conn_) != CONNECTION_OK) return ConnError(what);
-    return Status::Io("connector " + name_ + ": " + what + ": " + OneLine(PQresultErrorMessage(r)));
+    return Status::Io("connector " + name_ + ": " + what + ": " + SafeServerError(r));
+  }
+
+  static std::string SafeServerError(const PGresult* r) {
+    auto field = [r](int code) -> std::string {
+      const char* v = PQresultErrorField(r, code);
+      return v ? v : "";
+    };
+    std::string out = "SQLSTATE " + (field(PG_DIAG_SQLSTATE).empty() ? std::string("?") : field(PG_DIAG_SQLSTATE));
+    const std::pair<const char*, int> names[] = {{"table", PG_DIAG_TABLE_NAME},
+                                                 {"column", PG_DIAG_COLUMN_NAME},
+                                                 {"constraint", PG_DIAG_CONSTRAINT_NAME},
+                                                 {"type", PG_DIAG_DATATYPE_NAME}};
+    for (const auto& [label, code] : names) {
+      std::string v = field(code);
+      if (!v.empty()) out += std::string(" ") + label + " " + v;
+    }
+    return out;
   }
 
   std::mutex mu_;  // one libpq connection, used by one call at a time

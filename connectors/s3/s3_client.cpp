@@ -306,11 +306,12 @@ Result<Client::Response> Client::Perform(const std::string& method, const std::s
 }
 
 Status Client::HttpError(const std::string& what, const Response& r) const {
-  std::string code, message;
+  // The error code only: the server's <Message> (and <Key>) can quote the
+  // object key, which holds the subject's id, and error texts reach events,
+  // logs and operator mail.
+  std::string code;
   Element(r.body, "Code", &code);
-  Element(r.body, "Message", &message);
   std::string msg = what + ": HTTP " + std::to_string(r.code) + (code.empty() ? "" : " " + code);
-  if (!message.empty()) msg += " (" + message.substr(0, 200) + ")";
   if (r.code == 404) return Status::NotFound(msg);
   if (r.code == 401 || r.code == 403) return Status::Forbidden(msg);
   if (r.code >= 500) return Status::Unavailable(msg);

@@ -119,7 +119,10 @@ function render(section, r) {
   if (section === 'delete' && r.status === 'completed') {
     box.append(el('p', {}, 'Your account and data have been deleted.'));
   }
-  if (section === 'export' && r.status === 'completed') {
+  if (section === 'export' && r.status === 'completed' && r.export_available === false) {
+    // Erased since (or expired): the data went with the account.
+    box.append(el('p', {}, 'This export is no longer available: it was deleted with your data.'));
+  } else if (section === 'export' && r.status === 'completed') {
     const a = el('a', { href: '#', class: 'download', id: 'download' }, 'Download your data (zip)');
     a.addEventListener('click', (ev) => { ev.preventDefault(); download(r.id); });
     box.append(a);

@@ -76,6 +76,17 @@ class DataGraph {
 // Values found so far per (node, column) during discovery.
 using FoundValues = std::vector<std::map<std::string, std::set<std::string>>>;
 
+// The identities data may be found through (contract §3, Identity): the
+// proved ones, and each claimed one that a keyed collection ties to a proved
+// one (the users row found by the proved email has id 42, so a claimed
+// user_id 42 is the same person's). Nothing else.
+struct ProvedSubject {
+  Subject subject;                    // proved + tied identities only
+  std::vector<std::string> tied;      // claimed kinds proved through a keyed collection
+  std::vector<std::string> unproved;  // claimed kinds that find nothing
+};
+Result<ProvedSubject> ProveIdentities(DataGraph& g, const Subject& claimed, const std::set<std::string>& proved);
+
 // Walks the graph for `subject` in dependency order. For every item found,
 // calls visit(node index, item) (which may be empty). Returns the values of
 // referenced columns, which is also what later Match()es are built from.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lethe/status.h"
 #include "lethe/time.h"
 
 namespace lethe {
@@ -41,7 +43,21 @@ struct Subject {
   bool empty() const { return email.empty() && user_id.empty() && phone.empty() && custom.empty(); }
   // Identity value by kind name ("email", "user_id", "phone", or a custom kind); empty if absent.
   std::string Get(std::string_view kind) const;
+  // Sets the value of a kind (empty clears it).
+  void Set(const std::string& kind, const std::string& value);
+  // The kinds this subject carries a value for, in a stable order.
+  std::vector<std::string> Kinds() const;
+  // A copy holding only the kinds in `kinds`.
+  Subject Only(const std::set<std::string>& kinds) const;
 };
+
+// Refuses identity values that can only be mistakes or attacks: control
+// characters, over-long values, an email that is not one, a phone with
+// letters, user ids with path delimiters ('/', '\') or dot segments (they
+// would reach other subjects' objects under a "{identity.user_id}/" prefix).
+// Every intake goes through Workflow::Submit, which calls this; the error's
+// field is "/subject/<kind>" and its text never repeats the value.
+Status ValidateSubject(const Subject& s);
 
 // One entry in a request's timeline. Every state change is one Event.
 struct Event {
@@ -78,7 +94,13 @@ struct Request {
   std::string channel;        // self_service, email, web_form, phone, opendsr, api, cli
   Subject subject;
   std::string owner;          // JWT `sub` for self-service requests: who may see it
+  // Identity (contract §3): a request is verified for the identities that were
+  // proved. An emailed code proves "email" only; a JWT proves its email and
+  // sub; an operator's judgement proves what the operator says. Data is found
+  // only through proved identities (or ones a keyed collection ties to them,
+  // see exec.h ProveIdentities). `verified` is true when any identity is.
   bool verified = false;
+  std::set<std::string> verified_identities;
   Time received_at{};
   Time due_at{};              // current deadline (extended one once extended)
   std::string due_date;       // YYYY-MM-DD in the configured time zone

@@ -20,6 +20,7 @@ enum class Code {
   kForbidden,     // 403
   kTooLarge,      // 413
   kRateLimited,   // 429
+  kGone,          // existed, deleted for good (an erased subject's export): 410
   kUnavailable,   // a connector or service could not be reached: 503 / exit 1
   kIo,            // file or database failure: 500 / exit 1
   kInternal,      // a bug: 500 / exit 1
@@ -39,6 +40,7 @@ class Status {
   static Status Forbidden(std::string msg) { return Status(Code::kForbidden, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
   static Status Io(std::string msg) { return Status(Code::kIo, std::move(msg)); }
+  static Status Gone(std::string msg) { return Status(Code::kGone, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
 
   Status(Code code, std::string msg, std::string field = "")

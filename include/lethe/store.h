@@ -6,6 +6,7 @@
 // transaction: there is never a status without the event that explains it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@ struct RequestFilter {
   std::optional<Regulation> regulation;
   std::optional<std::string> assignee;
   std::optional<std::string> owner;  // self-service: only this subject's requests
+  std::optional<std::string> owner_ref;  // ... or those whose owner was replaced by this pseudonym (erasure)
   bool overdue_only = false;         // due_at < now and not terminal
   std::optional<Time> due_before;
   std::string q;                     // matches id, email, user_id, note (substring)
@@ -70,6 +72,22 @@ class Store {
   virtual Result<std::vector<Request>> WithStatus(const std::vector<RequestStatus>& statuses, int limit) = 0;
   // Counts by status, type, overdue: GET /v1/stats and /metrics.
   virtual Result<nlohmann::json> Stats(Time now) = 0;
+
+  // --- erasure: what the engine forgets once a subject is erased.
+  // Requests, any status, that carry one of `s`'s identity values (email,
+  // user_id, phone; exact match) or whose owner is `owner` (when not empty).
+  virtual Result<std::vector<Request>> BySubject(const Subject& s, const std::string& owner) = 0;
+  // Rewrites, in one transaction, every text the store keeps about the given
+  // requests outside the request rows themselves: event reasons, task errors
+  // and details, and each record whose key or value names one of the
+  // requests, except records for which `leave(record)` is true. `scrub` maps
+  // one string to its scrubbed form (JSON values are scrubbed string by
+  // string). Afterwards the old text must not be recoverable from the store's
+  // files (SQLite: secure_delete is on for every write, and the WAL is
+  // checkpointed and truncated here).
+  virtual Status ScrubRequests(const std::vector<std::string>& request_ids,
+                               const std::function<std::string(const std::string&)>& scrub,
+                               const std::function<bool(const Record&)>& leave) = 0;
 
   // --- tasks: unique by (request_id, connector, collection, action).
   virtual Result<std::vector<Task>> Tasks(const std::string& request_id) = 0;

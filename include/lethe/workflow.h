@@ -27,7 +27,8 @@ struct NewRequest {
   std::string channel = "api";
   Subject subject;
   std::string owner;                      // JWT sub for self-service
-  bool verified = false;
+  bool verified = false;                  // every identity given is proved (JWT, operator judgement)
+  std::set<std::string> verified_identities;  // or: just these kinds (overrides `verified`)
   std::optional<Time> received_at;        // back-dated inbox entries; now when absent
   std::string note;
   nlohmann::json params = nlohmann::json::object();
@@ -52,7 +53,9 @@ class Workflow {
 
   Result<Request> Submit(const NewRequest& in, const std::string& actor);
   // Applies an operator or subject action. `args` carries action input:
-  // assign {"assignee"}, hold {"reason_kind": "identity"|"clarification"|"other"}.
+  // assign {"assignee"}, hold {"reason_kind": "identity"|"clarification"|"other"},
+  // verify {"identities": ["email", ...]} (the kinds proved; all claimed kinds when absent:
+  // an operator's judgement; a subject's emailed code proves "email" only).
   // `reason` is required for deny and extend (kInvalid with field "/reason").
   Result<Request> Act(const std::string& id, Action action, const std::string& actor,
                       const std::string& reason, const nlohmann::json& args = nlohmann::json::object());
@@ -68,6 +71,13 @@ class Workflow {
   const WorkflowPolicy& policy() const { return policy_; }
   // Audit pseudonym of a subject (email if present, else user_id).
   std::string SubjectRef(const Subject& s) const;
+  // What a self-service owner (JWT sub) becomes once the subject is erased:
+  // their receipts stay listed for them, under a keyed pseudonym.
+  std::string OwnerRef(const std::string& owner) const;
+  // After a completed erasure (src/core/forget.cpp): the request becomes a
+  // receipt, the subject's other requests lose identities and exports (open
+  // ones are cancelled), and the store is scrubbed of the identity values.
+  Status ForgetSubject(const Request& completed_erasure);
 
  private:
   Result<Request> Commit(Request r, Event e, nlohmann::json audit_detail);

@@ -15,6 +15,7 @@ using nlohmann::json;
 
 struct SubmitOptions {
   std::string config, type, regulation, sla, email, user_id, phone, received, note, channel = "cli", params;
+  std::vector<std::string> verified_on;  // --verified-on email (repeatable): only these identities are proved
   bool verified = false, as_json = false;
 };
 
@@ -26,6 +27,7 @@ struct ListOptions {
 
 struct ActOptions {
   std::string config, id, reason, kind = "other", assignee, actor = "cli";
+  std::vector<std::string> identities;  // verify: the kinds proved (all claimed ones when empty)
   bool as_json = false;
 };
 
@@ -82,6 +84,7 @@ void RunSubmit(const SubmitOptions& o) {
   in.subject.user_id = o.user_id;
   in.subject.phone = o.phone;
   in.verified = o.verified;
+  in.verified_identities.insert(o.verified_on.begin(), o.verified_on.end());
   in.channel = o.channel;
   in.note = o.note;
   if (!o.received.empty()) {
@@ -157,6 +160,7 @@ void RunAct(Action action, const ActOptions& o) {
   json args = json::object();
   if (action == Action::kHold) args["reason_kind"] = o.kind;
   if (action == Action::kAssign) args["assignee"] = o.assignee.empty() ? json(nullptr) : json(o.assignee);
+  if (action == Action::kVerify && !o.identities.empty()) args["identities"] = o.identities;
   auto r = e->workflow->Act(o.id, action, o.actor, o.reason, args);
   if (!r.ok()) {
     // Invalid input from the command line is a usage error; a state conflict is a failed operation.
@@ -183,7 +187,8 @@ void AddRequestCommands(CLI::App& app) {
   submit->add_option("--email", so->email, "Subject email");
   submit->add_option("--user-id", so->user_id, "Subject user id");
   submit->add_option("--phone", so->phone, "Subject phone");
-  submit->add_flag("--verified", so->verified, "Identity already verified");
+  submit->add_flag("--verified", so->verified, "Every identity given is already verified");
+  submit->add_option("--verified-on", so->verified_on, "Only this identity kind is verified (email, user_id, phone; repeatable)");
   submit->add_option("--received", so->received, "Receipt time (RFC 3339), for back-dated requests");
   submit->add_option("--note", so->note, "Free-text note");
   submit->add_option("--channel", so->channel, "Channel (cli, email, phone, web_form, ...)");
@@ -239,6 +244,7 @@ void AddRequestCommands(CLI::App& app) {
     sub->add_option("--kind", o->kind, "Hold kind: identity|clarification|other");
     sub->add_option("--assignee", o->assignee, "Operator name");
     sub->add_option("--actor", o->actor, "Who is acting (recorded in the timeline)");
+    if (v.action == Action::kVerify) sub->add_option("--identity", o->identities, "verify: the identity kind proved (repeatable; default all)");
     sub->add_flag("--json", o->as_json);
     Action a = v.action;
     sub->callback([o, a] { RunAct(a, *o); });

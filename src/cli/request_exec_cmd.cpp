@@ -30,6 +30,14 @@ void RunPlan(const Options& o) {
     std::printf("%s\n", plan->dump(2).c_str());
     return;
   }
+  // Unverified identities find nothing: say so before the numbers.
+  if (plan->is_object() && plan->contains("identities")) {
+    const auto& ids = (*plan)["identities"];
+    std::string unverified;
+    for (const auto& k : ids.value("unverified", nlohmann::json::array()))
+      unverified += (unverified.empty() ? "" : ", ") + k.get<std::string>();
+    if (!unverified.empty()) std::printf("NOT VERIFIED (not used to find data): %s\n", unverified.c_str());
+  }
   // The plan is {"collections": [...]} (see include/lethe/exec.h); accept a bare array too.
   nlohmann::json items = plan->is_object() ? plan->value("collections", nlohmann::json::array()) : *plan;
   if (!items.is_array()) items = nlohmann::json::array();

@@ -72,6 +72,78 @@ std::string Subject::Get(std::string_view kind) const {
   return it == custom.end() ? "" : it->second;
 }
 
+void Subject::Set(const std::string& kind, const std::string& value) {
+  if (kind == "email") email = value;
+  else if (kind == "user_id") user_id = value;
+  else if (kind == "phone") phone = value;
+  else if (value.empty()) custom.erase(kind);
+  else custom[kind] = value;
+}
+
+std::vector<std::string> Subject::Kinds() const {
+  std::vector<std::string> out;
+  if (!email.empty()) out.push_back("email");
+  if (!user_id.empty()) out.push_back("user_id");
+  if (!phone.empty()) out.push_back("phone");
+  for (const auto& [k, v] : custom)
+    if (!v.empty()) out.push_back(k);
+  return out;
+}
+
+Subject Subject::Only(const std::set<std::string>& kinds) const {
+  Subject out;
+  for (const std::string& k : Kinds())
+    if (kinds.count(k)) out.Set(k, Get(k));
+  return out;
+}
+
+namespace {
+
+bool HasControl(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// An identity value that names a path: it could step out of (or into another
+// subject's) object prefix, so it is never an identity.
+bool PathLike(std::string_view v) {
+  return v.find('/') != std::string_view::npos || v.find('\\') != std::string_view::npos || v == "." || v == "..";
+}
+
+}  // namespace
+
+Status ValidateSubject(const Subject& s) {
+  if (s.empty()) return Status::Invalid("at least one of email, user_id, phone is required", "/subject");
+  if (!s.email.empty()) {
+    const std::string& e = s.email;
+    size_t at = e.find('@');
+    bool ok = e.size() <= 320 && at != std::string::npos && at > 0 && at + 1 < e.size() && !HasControl(e) &&
+              e.find_first_of(" /\\") == std::string::npos && e.find('@', at + 1) == std::string::npos;
+    if (!ok) return Status::Invalid("not an email address", "/subject/email");
+  }
+  if (!s.user_id.empty()) {
+    if (s.user_id.size() > 256 || HasControl(s.user_id))
+      return Status::Invalid("must be at most 256 printable characters", "/subject/user_id");
+    if (PathLike(s.user_id))
+      return Status::Invalid("must not contain '/' or '\\' or be a dot segment", "/subject/user_id");
+    if (s.user_id.front() == ' ' || s.user_id.back() == ' ')
+      return Status::Invalid("must not start or end with a space", "/subject/user_id");
+  }
+  if (!s.phone.empty()) {
+    bool ok = s.phone.size() <= 32;
+    for (unsigned char c : s.phone)
+      ok = ok && ((c >= '0' && c <= '9') || c == '+' || c == ' ' || c == '-' || c == '(' || c == ')');
+    if (!ok) return Status::Invalid("not a phone number", "/subject/phone");
+  }
+  for (const auto& [k, v] : s.custom) {
+    if (k == "ref") continue;  // an erasure receipt's pseudonym
+    if (v.size() > 256 || HasControl(v) || PathLike(v))
+      return Status::Invalid("must be at most 256 printable characters, without '/' or '\\'", "/subject/" + k);
+  }
+  return Status::Ok();
+}
+
 nlohmann::json Request::ToJson(Time now) const {
   using nlohmann::json;
   json subj = json::object();
@@ -87,6 +159,7 @@ nlohmann::json Request::ToJson(Time now) const {
       {"channel", channel},
       {"subject", subj},
       {"verified", verified},
+      {"verified_identities", verified_identities},
       {"received_at", FormatRfc3339(received_at)},
       {"due_at", FormatRfc3339(due_at)},
       {"due_date", due_date},
@@ -108,6 +181,12 @@ nlohmann::json Request::ToJson(Time now) const {
   if (not_before) j["not_before"] = FormatRfc3339(*not_before);
   if (completed_at) j["completed_at"] = FormatRfc3339(*completed_at);
   if (!external_id.empty()) j["external_id"] = external_id;
+  // The inbox shows these plainly: they are claimed, but no data is found
+  // through them until they are proved (or tied to a proved one).
+  json unverified = json::array();
+  for (const std::string& k : subject.Kinds())
+    if (!verified_identities.count(k) && k != "ref") unverified.push_back(k);
+  j["unverified_identities"] = unverified;
   j["export_available"] = !export_path.empty();
   return j;
 }

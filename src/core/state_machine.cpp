@@ -16,8 +16,11 @@ struct Rule {
 };
 
 // The whole state machine. Read a row as "action: from any of these -> to".
-const std::array<Rule, 13> kRules{{
+const std::array<Rule, 14> kRules{{
     {Action::kVerify, {S::kUnverified}, S::kPending},
+    // Proving a further identity (a user id after the email) adds to what data
+    // may be found through; it does not move the request.
+    {Action::kVerify, {S::kPending, S::kApproved, S::kOnHold}, S::kPending, true},
     {Action::kApprove, {S::kPending}, S::kApproved},
     {Action::kDeny, {S::kUnverified, S::kPending, S::kApproved, S::kOnHold}, S::kDenied},
     {Action::kHold, {S::kUnverified, S::kPending, S::kApproved}, S::kOnHold},
@@ -67,7 +70,6 @@ Result<RequestStatus> NextStatus(RequestStatus from, Action action, RequestStatu
       if (action == Action::kResume) return held_from;
       return r.to;
     }
-    break;
   }
   return Status::Conflict("cannot " + std::string(ToString(action)) + " a request that is \"" +
                           std::string(ToString(from)) + "\"");

@@ -13,6 +13,7 @@ const char* Status::CodeName() const {
     case Code::kForbidden: return "forbidden";
     case Code::kTooLarge: return "too_large";
     case Code::kRateLimited: return "rate_limited";
+    case Code::kGone: return "gone";
     case Code::kUnavailable: return "unavailable";
     case Code::kIo: return "io";
     case Code::kInternal: return "internal";

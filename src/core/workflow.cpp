@@ -44,9 +44,12 @@ std::string Workflow::SubjectRef(const Subject& s) const {
 }
 
 Result<Request> Workflow::Submit(const NewRequest& in, const std::string& actor) {
-  if (in.subject.empty()) return Status::Invalid("a request needs at least one identity (email, user_id or phone)", "/subject");
-  if (!in.subject.email.empty() && in.subject.email.find('@') == std::string::npos)
-    return Status::Invalid("not an email address", "/subject/email");
+  // Every intake (inbox, self-service, public form, OpenDSR, CLI, import)
+  // comes through here, so this is where identity shapes are checked.
+  LETHE_RETURN_IF_ERROR(ValidateSubject(in.subject));
+  for (const std::string& k : in.verified_identities)
+    if (in.subject.Get(k).empty())
+      return Status::Invalid("\"" + k + "\" is not an identity of this request", "/verified_identities");
   const Time now = Now();
   Request r;
   r.id = NewRequestId();
@@ -56,7 +59,12 @@ Result<Request> Workflow::Submit(const NewRequest& in, const std::string& actor)
   r.channel = in.channel;
   r.subject = in.subject;
   r.owner = in.owner;
-  r.verified = in.verified;
+  if (!in.verified_identities.empty()) {
+    r.verified_identities = in.verified_identities;
+  } else if (in.verified) {
+    for (const std::string& k : in.subject.Kinds()) r.verified_identities.insert(k);
+  }
+  r.verified = !r.verified_identities.empty();
   r.received_at = in.received_at.value_or(now);
   if (r.received_at > now + std::chrono::minutes(5))
     return Status::Invalid("received_at is in the future", "/received_at");
@@ -116,9 +124,28 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
 
   json detail = json::object();
   switch (action) {
-    case Action::kVerify:
-      r.verified = true;
+    case Action::kVerify: {
+      std::set<std::string> kinds;
+      if (args.is_object() && args.contains("identities")) {
+        const json& ids = args["identities"];
+        if (!ids.is_array() || ids.empty()) return Status::Invalid("must be a non-empty array of identity kinds", "/identities");
+        for (size_t k = 0; k < ids.size(); ++k) {
+          if (!ids[k].is_string() || r.subject.Get(ids[k].get<std::string>()).empty())
+            return Status::Invalid("not an identity of this request", "/identities/" + std::to_string(k));
+          kinds.insert(ids[k].get<std::string>());
+        }
+      } else {
+        for (const std::string& k : r.subject.Kinds()) kinds.insert(k);
+      }
+      json added = json::array();
+      for (const std::string& k : kinds)
+        if (r.verified_identities.insert(k).second) added.push_back(k);
+      if (added.empty() && r.status != RequestStatus::kUnverified)
+        return Status::Conflict("those identities are already verified");
+      r.verified = !r.verified_identities.empty();
+      detail["identities"] = added;  // kinds, never values
       break;
+    }
     case Action::kApprove:
       if (!r.verified) return Status::Conflict("cannot approve a request whose identity is not verified");
       break;
@@ -181,6 +208,12 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
   }
 
   Event e{0, now, EventKind(action), actor, reason, "", ""};
+  if (action == Action::kVerify) {
+    // The timeline says which identities this verification proved.
+    std::string kinds;
+    for (const auto& k : detail["identities"]) kinds += (kinds.empty() ? "" : ", ") + k.get<std::string>();
+    e.reason = (reason.empty() ? "" : reason + ": ") + kinds;
+  }
   if (*next != r.status) {
     e.from_status = std::string(ToString(r.status));
     e.to_status = std::string(ToString(*next));
@@ -251,15 +284,11 @@ Result<Request> Workflow::Finish(const std::string& id, const Result<json>& outc
   auto done = Commit(std::move(r), std::move(e), std::move(detail));
   if (!done.ok() || done->type != RequestType::kErasure || done->status != RequestStatus::kCompleted) return done;
 
-  // After an erasure the engine keeps a receipt, not the person: the
-  // identities on the request itself give way to a keyed pseudonym (LEGAL.md,
-  // Records). Listeners have already run on the completed request above.
-  Request receipt = *done;
-  receipt.result["subject_ref"] = SubjectRef(receipt.subject);
-  receipt.subject = Subject{};
-  receipt.subject.custom["ref"] = receipt.result["subject_ref"].get<std::string>();
-  Event scrub{0, Now(), "receipt", "system", "subject identities replaced by a keyed pseudonym", "", ""};
-  return Commit(std::move(receipt), std::move(scrub), json::object());
+  // After an erasure the engine keeps a receipt, not the person (LEGAL.md,
+  // Records; contract §4 end). Listeners have already run on the completed
+  // request above.
+  LETHE_RETURN_IF_ERROR(ForgetSubject(*done));
+  return store_.Get(id);
 }
 
 Result<int> Worker::RunOnce() {

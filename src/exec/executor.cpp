@@ -114,24 +114,39 @@ class GraphExecutor : public Executor {
     // asked for over HTTP must not interleave with a running erasure.
     std::lock_guard<std::mutex> lock(mu_);
     LETHE_RETURN_IF_ERROR(g_->ConnectAll());
+    json identities;
+    auto proved = WithProvedSubject(r, &identities);
+    if (!proved.ok()) return proved.status();
+    if (proved->subject.empty())
+      return Status::Invalid("no identity of this request is verified: nothing may be looked up", "/verified_identities");
+    Result<json> out = Status::Internal("unknown request type");
     switch (r.type) {
       case RequestType::kAccess:
       case RequestType::kPortability:
-        return Export(r);
+        out = Export(*proved);
+        break;
       case RequestType::kErasure:
-        return Erase(r);
+        out = Erase(*proved);
+        break;
       case RequestType::kRectification:
-        return Rectify(r);
+        out = Rectify(*proved);
+        break;
       case RequestType::kRestriction:
       case RequestType::kObjection:
-        return Restrict(r);
+        out = Restrict(*proved);
+        break;
     }
-    return Status::Internal("unknown request type");
+    if (out.ok() && out->is_object()) (*out)["identities"] = identities;
+    return out;
   }
 
-  Result<json> Plan(const Request& r) override {
+  Result<json> Plan(const Request& req) override {
     std::lock_guard<std::mutex> lock(mu_);
     LETHE_RETURN_IF_ERROR(g_->ConnectAll());
+    json identities;
+    auto proved = WithProvedSubject(req, &identities);
+    if (!proved.ok()) return proved.status();
+    const Request& r = *proved;
     const auto& nodes = g_->nodes();
     std::vector<int64_t> counts(nodes.size(), 0);
     auto found = Discover(*g_, r.subject, [&](size_t i, const Item&) {
@@ -139,7 +154,9 @@ class GraphExecutor : public Executor {
       return Status::Ok();
     }, opt_.batch);
     if (!found.ok()) return found.status();
-    json out = {{"request_id", r.id}, {"collections", json::array()}};
+    // The plan says plainly which identities it was made from: an unverified
+    // one finds nothing until it is verified.
+    json out = {{"request_id", r.id}, {"identities", identities}, {"collections", json::array()}};
     std::map<std::string, int64_t> totals = {{"delete", 0}, {"mask", 0}, {"keep", 0}};
     for (size_t i = 0; i < nodes.size(); ++i) {
       const CollectionSpec& c = *nodes[i].spec;
@@ -164,6 +181,17 @@ class GraphExecutor : public Executor {
   }
 
  private:
+  // Data is found only through proved identities (ProveIdentities): the rest
+  // of the executor sees the request with just those.
+  Result<Request> WithProvedSubject(const Request& r, json* identities) {
+    auto p = ProveIdentities(*g_, r.subject, r.verified_identities);
+    if (!p.ok()) return p.status();
+    Request out = r;
+    out.subject = p->subject;
+    *identities = {{"used", p->subject.Kinds()}, {"tied", p->tied}, {"unverified", p->unproved}};
+    return out;
+  }
+
   // ---------------------------------------------------------------- tasks
 
   Result<std::map<std::string, Task>> LoadTasks(const std::string& request_id, const std::string& action) {

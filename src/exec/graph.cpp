@@ -253,6 +253,18 @@ nlohmann::json DataGraph::Describe() const {
       }
     }
   }
+  // An identity typed into a form lands in an object prefix: values with a
+  // '/' are refused at intake and at execution, but a reference to a keyed
+  // collection ({app.users.id}) is what ties objects to a proved subject.
+  for (const auto& n : nodes_) {
+    if (!n.spec->objects) continue;
+    for (size_t k = 0; k < n.sources.size(); ++k) {
+      if (!n.sources[k].identity) continue;
+      out["warnings"].push_back(n.spec->links[k].pointer + ": object prefix uses {identity." + n.sources[k].identity_kind +
+                                "}; prefer a reference to a keyed collection (e.g. {app.users.id}) so objects are found "
+                                "only through a row the subject's proved identity leads to");
+    }
+  }
   out["order"] = nlohmann::json::array();
   out["collections"] = nlohmann::json::array();
   for (const auto& n : nodes_) {
@@ -315,6 +327,97 @@ std::vector<Match> MatchesFor(const DataGraph& g, size_t i, const Subject& subje
   return merged;
 }
 
+namespace {
+
+// Object collections turn values into key prefixes ("{identity.user_id}/"):
+// a value holding the delimiter would reach another subject's objects
+// ("42/private" under "42/"). Such a value fails the request; the message
+// names the placeholder, never the value.
+Status CheckPathValues(const DataGraph& g, size_t i, const Subject& subject, const FoundValues& found) {
+  const GraphNode& n = g.nodes()[i];
+  if (!n.spec->objects) return Status::Ok();
+  for (size_t k = 0; k < n.sources.size(); ++k) {
+    const LinkSource& s = n.sources[k];
+    // The suffix's first character delimits the value ("{id}/", "{id}_"): a
+    // value holding it reaches into the next subject's prefix.
+    auto bad = [&s](const std::string& v) {
+      return v.find('/') != std::string::npos || v.find('\\') != std::string::npos || v == "." || v == ".." ||
+             (!s.suffix.empty() && v.find(s.suffix[0]) != std::string::npos);
+    };
+    if (s.identity) {
+      std::string v = subject.Get(s.identity_kind);
+      if (!v.empty() && bad(v))
+        return Status::Invalid("identity " + s.identity_kind + " contains the prefix delimiter; refusing to use it in an object prefix",
+                               n.spec->links[k].pointer);
+      continue;
+    }
+    auto it = found[s.node].find(s.column);
+    if (it == found[s.node].end()) continue;
+    for (const auto& v : it->second)
+      if (bad(v))
+        return Status::Invalid("a value of " + g.nodes()[s.node].id + "." + s.column +
+                                   " contains the prefix delimiter; refusing to use it in an object prefix",
+                               n.spec->links[k].pointer);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ProvedSubject> ProveIdentities(DataGraph& g, const Subject& claimed, const std::set<std::string>& proved) {
+  ProvedSubject out;
+  out.subject = claimed.Only(proved);
+  std::set<std::string> have;
+  for (const auto& k : out.subject.Kinds()) have.insert(k);
+  std::set<std::string> pending;
+  for (const auto& k : claimed.Kinds())
+    if (!have.count(k) && k != "ref") pending.insert(k);
+  // A claimed identity is tied to a proved one when a keyed row found through
+  // the proved identity carries it (the users row found by the proved email
+  // has id 42). Each tie can enable the next, so go round until none is new.
+  bool changed = true;
+  while (changed && !pending.empty()) {
+    changed = false;
+    for (const GraphNode& n : g.nodes()) {
+      if (n.spec->objects || n.spec->primary_key.empty()) continue;
+      Match by_proved;
+      std::vector<size_t> checks;
+      for (size_t k = 0; k < n.sources.size(); ++k) {
+        const LinkSource& s = n.sources[k];
+        if (!s.identity) continue;
+        if (have.count(s.identity_kind)) {
+          by_proved.push_back(MatchTerm{n.spec->links[k].column, {s.prefix + out.subject.Get(s.identity_kind) + s.suffix}});
+        } else if (pending.count(s.identity_kind)) {
+          checks.push_back(k);
+        }
+      }
+      if (by_proved.empty() || checks.empty()) continue;
+      std::vector<std::string> columns;
+      for (size_t k : checks) columns.push_back(n.spec->links[k].column);
+      std::set<std::string> tied;
+      Status st = n.connector->FindColumns(*n.spec, by_proved, columns, [&](const Item& item) -> Status {
+        for (size_t k : checks) {
+          const LinkSource& s = n.sources[k];
+          auto it = item.fields.find(n.spec->links[k].column);
+          if (it != item.fields.end() && ValueText(*it) == s.prefix + claimed.Get(s.identity_kind) + s.suffix)
+            tied.insert(s.identity_kind);
+        }
+        return Status::Ok();
+      });
+      if (!st.ok()) return st;
+      for (const auto& kind : tied) {
+        if (!pending.erase(kind)) continue;
+        out.subject.Set(kind, claimed.Get(kind));
+        have.insert(kind);
+        out.tied.push_back(kind);
+        changed = true;
+      }
+    }
+  }
+  out.unproved.assign(pending.begin(), pending.end());
+  return out;
+}
+
 Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
                              const std::function<Status(size_t, const Item&)>& visit, size_t batch,
                              bool keys_only) {
@@ -322,6 +425,7 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const GraphNode& n = g.nodes()[i];
     const auto& keep = g.referenced_columns(i);
+    LETHE_RETURN_IF_ERROR(CheckPathValues(g, i, subject, found));
     std::vector<Match> matches = MatchesFor(g, i, subject, found, batch);
     // An item matched by two batches, or by two terms of one query, must be
     // reported once; keys identify items. Visitors rely on this (erasure

@@ -62,7 +62,10 @@ Result<Request> LoadOwned(Service& s, const std::string& id, const std::string& 
     if (r.status().code() == Code::kNotFound) return Status::NotFound("no such request");
     return r.status();
   }
-  if (r->owner.empty() || r->owner != sub) return Status::NotFound("no such request");
+  // After an erasure the owner is a keyed pseudonym: the subject still sees
+  // their receipts, nobody else does.
+  if (r->owner.empty() || (r->owner != sub && r->owner != s.workflow().OwnerRef(sub)))
+    return Status::NotFound("no such request");
   return r;
 }
 
@@ -72,6 +75,10 @@ Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time n
   std::string path = r.export_path;
   if (path.empty() && r.result.is_object() && r.result.contains("export_path") && r.result["export_path"].is_string())
     path = r.result["export_path"].get<std::string>();
+  // The subject was erased since: the export went with the rest (410, not
+  // 404: the link was real, the data is gone for good).
+  if (r.result.is_object() && r.result.value("export_erased", false))
+    return Reply::Error(Status::Gone("this export was deleted when the subject's data was erased"));
   if (r.status != RequestStatus::kCompleted || path.empty())
     return Reply::Error(Status::Conflict("the export is not ready: request is \"" +
                                          std::string(ToString(r.status)) + "\""));

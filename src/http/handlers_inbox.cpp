@@ -12,40 +12,13 @@ namespace {
 
 using bhttp::verb;
 
-bool HasControl(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
-  return false;
-}
-
-// Identity values are stored and later matched against connectors; refuse
-// the shapes that can only be mistakes or attacks.
-Status CheckSubject(const Subject& subj) {
-  if (subj.empty()) return Status::Invalid("at least one of email, user_id, phone is required", "/subject");
-  if (!subj.email.empty()) {
-    const std::string& e = subj.email;
-    size_t at = e.find('@');
-    bool ok = e.size() <= 320 && at != std::string::npos && at > 0 && at + 1 < e.size() && !HasControl(e) &&
-              e.find(' ') == std::string::npos && e.find('@', at + 1) == std::string::npos;
-    if (!ok) return Status::Invalid("not an email address", "/subject/email");
-  }
-  if (!subj.user_id.empty() && (subj.user_id.size() > 256 || HasControl(subj.user_id)))
-    return Status::Invalid("must be at most 256 printable characters", "/subject/user_id");
-  if (!subj.phone.empty()) {
-    bool ok = subj.phone.size() <= 32;
-    for (unsigned char c : subj.phone) ok = ok && (std::isdigit(c) || c == '+' || c == ' ' || c == '-' || c == '(' || c == ')');
-    if (!ok) return Status::Invalid("not a phone number", "/subject/phone");
-  }
-  return Status::Ok();
-}
-
 Reply Create(Service& s, Context& ctx) {
   Result<nlohmann::json> parsed = ParseObject(ctx.req.body(), false);
   if (!parsed.ok()) return Reply::Error(parsed.status());
   const nlohmann::json& b = *parsed;
   auto fail = [](const Status& st) { return Reply::Error(st); };
   Status st = OnlyFields(b, {"type", "regulation", "custom_sla", "channel", "subject", "received_at", "verified",
-                             "note", "params"});
+                             "verified_identities", "note", "params"});
   if (!st.ok()) return fail(st);
 
   NewRequest in;
@@ -76,12 +49,23 @@ Reply Create(Service& s, Context& ctx) {
   if (!(st = GetString(*subj, "email", &in.subject.email, false, "/subject")).ok()) return fail(st);
   if (!(st = GetString(*subj, "user_id", &in.subject.user_id, false, "/subject")).ok()) return fail(st);
   if (!(st = GetString(*subj, "phone", &in.subject.phone, false, "/subject")).ok()) return fail(st);
-  if (!(st = CheckSubject(in.subject)).ok()) return fail(st);
+  if (!(st = ValidateSubject(in.subject)).ok()) return fail(st);
 
   if (!(st = GetTime(b, "received_at", &in.received_at)).ok()) return fail(st);
   if (in.received_at && *in.received_at > ctx.now + std::chrono::minutes(5))
     return fail(Status::Invalid("must not be in the future", "/received_at"));
   if (!(st = GetBool(b, "verified", &in.verified)).ok()) return fail(st);
+  // "verified": true is the operator's word for every identity given;
+  // "verified_identities": ["email"] says which ones were actually checked.
+  if (b.contains("verified_identities")) {
+    const nlohmann::json& v = b["verified_identities"];
+    if (!v.is_array()) return fail(Status::Invalid("must be an array of identity kinds", "/verified_identities"));
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (!v[k].is_string() || in.subject.Get(v[k].get<std::string>()).empty())
+        return fail(Status::Invalid("not an identity given in /subject", "/verified_identities/" + std::to_string(k)));
+      in.verified_identities.insert(v[k].get<std::string>());
+    }
+  }
   if (!(st = GetString(b, "note", &in.note, false)).ok()) return fail(st);
   if (b.contains("params")) {
     if (!b["params"].is_object()) return fail(Status::Invalid("must be an object", "/params"));
@@ -163,6 +147,10 @@ Reply Act(Service& s, Context& ctx, Action action, const std::string& name) {
       if (st.ok()) args["assignee"] = b["assignee"];
       break;
     }
+    case Action::kVerify:
+      st = OnlyFields(b, {"reason", "identities"});
+      if (st.ok() && b.contains("identities")) args["identities"] = b["identities"];
+      break;
     case Action::kNote:
       st = OnlyFields(b, {"note"});
       if (st.ok()) st = GetString(b, "note", &reason, true);

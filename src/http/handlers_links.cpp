@@ -20,7 +20,9 @@ Reply Verify(Service& s, Context& ctx) {
   if (!st.ok()) return Reply::Error(st);
   st = CheckVerificationCode(s.store(), id, code, ctx.now);
   if (!st.ok()) return Reply::Error(st);
-  Result<Request> r = s.workflow().Act(id, Action::kVerify, "subject", "email code");
+  // A code mailed to the address proves that address, nothing else the
+  // request claims (contract §3, Identity).
+  Result<Request> r = s.workflow().Act(id, Action::kVerify, "subject", "email code", {{"identities", {"email"}}});
   if (!r.ok()) return Reply::Error(r.status());
   return Reply::Json(200, {{"request_id", r->id}, {"status", ToString(r->status)}, {"verified", r->verified}});
 }

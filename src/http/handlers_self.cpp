@@ -43,6 +43,7 @@ Reply List(Service& s, Context& ctx) {
   Status st = PageParams(ctx, &f);
   if (!st.ok()) return Reply::Error(st);
   f.owner = ctx.principal.sub;
+  f.owner_ref = s.workflow().OwnerRef(ctx.principal.sub);
   f.now = ctx.now;
   Result<RequestPage> page = s.store().List(f);
   if (!page.ok() && page.status().field() == "/cursor")

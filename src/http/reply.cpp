@@ -12,6 +12,7 @@ unsigned HttpStatusFor(Code code) {
     case Code::kForbidden: return 403;
     case Code::kTooLarge: return 413;
     case Code::kRateLimited: return 429;
+    case Code::kGone: return 410;
     case Code::kUnavailable: return 503;
     case Code::kIo: return 500;
     case Code::kInternal: return 500;

@@ -51,10 +51,23 @@ class Listener {
     return Enqueue(wf_.store(), key, m, now).status();
   }
 
+  // A download link goes only to an address that was proved (by its code, a
+  // JWT, an operator) or tied to a proved identity by the data itself: a
+  // link is the data (contract §3, Identity).
+  static bool EmailProved(const Request& r) {
+    if (r.subject.email.empty()) return false;
+    if (r.verified_identities.count("email")) return true;
+    const auto& used = r.result.is_object() ? r.result.value("identities", nlohmann::json::object()) : nlohmann::json();
+    if (!used.is_object() || !used.contains("used") || !used["used"].is_array()) return false;
+    for (const auto& k : used["used"])
+      if (k == "email") return true;
+    return false;
+  }
+
   Status OnCompleted(const Request& r, Time now) {
     Store& store = wf_.store();
     const bool has_export = r.type == RequestType::kAccess || r.type == RequestType::kPortability;
-    if (has_export && !r.export_path.empty() && n_.has_smtp() && !r.subject.email.empty()) {
+    if (has_export && !r.export_path.empty() && n_.has_smtp() && EmailProved(r)) {
       // One link per request, even if it completes again after a retry.
       Record once{"download_issued", r.id, {{"at", FormatRfc3339(now)}}, std::nullopt, now};
       auto first = store.PutRecordIfAbsent(once);

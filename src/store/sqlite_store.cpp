@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <sstream>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -125,9 +126,25 @@ constexpr const char* kRequestColumns =
     "extended, extension_reason, paused_seconds, hold_since, status_before_hold, hold_reason, assignee, not_before, "
     "completed_at, note, params, result, export_path, external_id, callbacks, created_at, updated_at, version";
 
-json SubjectToJson(const Subject& s) {
-  json j = {{"email", s.email}, {"user_id", s.user_id}, {"phone", s.phone}, {"custom", s.custom}};
+// The subject column also holds which identity kinds were proved ("proved"):
+// kinds are not PII, and keeping them beside the values they qualify needs no
+// schema change.
+json SubjectToJson(const Subject& s, const std::set<std::string>& proved) {
+  json j = {{"email", s.email}, {"user_id", s.user_id}, {"phone", s.phone}, {"custom", s.custom}, {"proved", proved}};
   return j;
+}
+
+// Rows written before identities were proved one by one carry no "proved":
+// a verified one was verified for everything it claimed.
+std::set<std::string> ProvedFromJson(const json& j, const Subject& s, bool verified) {
+  std::set<std::string> out;
+  if (j.contains("proved") && j["proved"].is_array()) {
+    for (const auto& k : j["proved"])
+      if (k.is_string()) out.insert(k.get<std::string>());
+  } else if (verified) {
+    for (const std::string& k : s.Kinds()) out.insert(k);
+  }
+  return out;
 }
 
 Subject SubjectFromJson(const json& j) {
@@ -148,6 +165,24 @@ json ParseJsonOr(const std::string& text, json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
+void ScrubStrings(json& j, const std::function<std::string(const std::string&)>& scrub) {
+  if (j.is_string()) {
+    j = scrub(j.get<std::string>());
+  } else if (j.is_object() || j.is_array()) {
+    for (auto& v : j) ScrubStrings(v, scrub);
+  }
+}
+
+// JSON text scrubbed value by value (so a short identity never edits a key
+// or a number); text that is not JSON is scrubbed as a whole.
+std::string ScrubJsonText(const std::string& text, const std::function<std::string(const std::string&)>& scrub) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return scrub(text);
+  json before = j;
+  ScrubStrings(j, scrub);
+  return j == before ? text : j.dump();
+}
+
 Request ReadRequest(const Stmt& s) {
   Request r;
   int c = 0;
@@ -157,9 +192,11 @@ Request ReadRequest(const Stmt& s) {
   r.regulation = ParseRegulation(s.Text(c++)).value_or(Regulation::kGdpr);
   r.custom_sla = s.Text(c++);
   r.channel = s.Text(c++);
-  r.subject = SubjectFromJson(ParseJsonOr(s.Text(c++), json::object()));
+  const json subject = ParseJsonOr(s.Text(c++), json::object());
+  r.subject = SubjectFromJson(subject);
   r.owner = s.Text(c++);
   r.verified = s.Int(c++) != 0;
+  r.verified_identities = ProvedFromJson(subject, r.subject, r.verified);
   r.received_at = FromUnix(s.Int(c++));
   r.due_at = FromUnix(s.Int(c++));
   r.due_date = s.Text(c++);
@@ -197,7 +234,7 @@ int BindRequest(Stmt& s, const Request& r, int i) {
   s.Bind(i++, ToString(r.regulation));
   s.Bind(i++, r.custom_sla);
   s.Bind(i++, r.channel);
-  s.Bind(i++, SubjectToJson(r.subject).dump());
+  s.Bind(i++, SubjectToJson(r.subject, r.verified_identities).dump());
   s.Bind(i++, r.subject.email);
   s.Bind(i++, r.subject.user_id);
   s.Bind(i++, r.owner);
@@ -278,7 +315,10 @@ class SqliteStore : public Store {
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
   Status Migrate() {
-    LETHE_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"));
+    // secure_delete: freed and overwritten content is zeroed, so an erased
+    // subject's identities do not linger in free pages (contract §4, end).
+    LETHE_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+                                    "PRAGMA secure_delete=ON;"));
     sqlite3_busy_timeout(db_, 10000);
     LETHE_RETURN_IF_ERROR(Exec(db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
     int64_t version = 0;
@@ -357,7 +397,11 @@ class SqliteStore : public Store {
     if (f.type) add("type = ?", std::string(ToString(*f.type)));
     if (f.regulation) add("regulation = ?", std::string(ToString(*f.regulation)));
     if (f.assignee) add("assignee = ?", *f.assignee);
-    if (f.owner) add("owner = ?", *f.owner);
+    if (f.owner) {  // the owner, or their pseudonym once an erasure replaced it
+      args.emplace_back(false, *f.owner);
+      args.emplace_back(false, f.owner_ref.value_or(*f.owner));
+      where += " AND owner IN (?" + std::to_string(args.size() - 1) + ", ?" + std::to_string(args.size()) + ")";
+    }
     if (f.overdue_only) {
       add("due_at < ?", std::to_string(ToUnix(f.now)), true);
       where += " AND status NOT IN ('completed','denied','cancelled','failed')";
@@ -517,6 +561,74 @@ class SqliteStore : public Store {
     while (s.Step()) out.push_back(ReadAudit(s));
     LETHE_RETURN_IF_ERROR(s.status());
     return out;
+  }
+
+  Result<std::vector<Request>> BySubject(const Subject& subj, const std::string& owner) override {
+    std::lock_guard lock(mu_);
+    // email and user_id are columns; phone lives only in the subject JSON.
+    Stmt s(db_, std::string("SELECT ") + kRequestColumns +
+                    " FROM requests WHERE (?1 <> '' AND email = ?1) OR (?2 <> '' AND user_id = ?2) OR "
+                    "(?3 <> '' AND json_extract(subject, '$.phone') = ?3) OR (?4 <> '' AND owner = ?4) ORDER BY id");
+    s.Bind(1, subj.email).Bind(2, subj.user_id).Bind(3, subj.phone).Bind(4, owner);
+    std::vector<Request> out;
+    while (s.Step()) out.push_back(ReadRequest(s));
+    LETHE_RETURN_IF_ERROR(s.status());
+    return out;
+  }
+
+  Status ScrubRequests(const std::vector<std::string>& ids, const std::function<std::string(const std::string&)>& scrub,
+                       const std::function<bool(const Record&)>& leave) override {
+    std::lock_guard lock(mu_);
+    Status st = InTransaction([&]() -> Status {
+      for (const std::string& id : ids) {
+        {
+          std::vector<std::pair<int64_t, std::string>> events;
+          Stmt s(db_, "SELECT id, reason FROM events WHERE request_id=?1");
+          s.Bind(1, id);
+          while (s.Step()) events.emplace_back(s.Int(0), s.Text(1));
+          LETHE_RETURN_IF_ERROR(s.status());
+          for (const auto& [eid, reason] : events) {
+            std::string clean = scrub(reason);
+            if (clean != reason)
+              LETHE_RETURN_IF_ERROR(Stmt(db_, "UPDATE events SET reason=?2 WHERE id=?1").Bind(1, eid).Bind(2, clean).Run());
+          }
+        }
+        {
+          std::vector<std::tuple<int64_t, std::string, std::string>> tasks;
+          Stmt s(db_, "SELECT id, error, detail FROM tasks WHERE request_id=?1");
+          s.Bind(1, id);
+          while (s.Step()) tasks.emplace_back(s.Int(0), s.Text(1), s.Text(2));
+          LETHE_RETURN_IF_ERROR(s.status());
+          for (const auto& [tid, error, detail] : tasks) {
+            std::string e2 = scrub(error);
+            std::string d2 = ScrubJsonText(detail, scrub);
+            if (e2 != error || d2 != detail)
+              LETHE_RETURN_IF_ERROR(
+                  Stmt(db_, "UPDATE tasks SET error=?2, detail=?3 WHERE id=?1").Bind(1, tid).Bind(2, e2).Bind(3, d2).Run());
+          }
+        }
+        {
+          std::vector<std::pair<Record, std::string>> recs;
+          Stmt s(db_, "SELECT kind, key, value, due_at, created_at FROM records "
+                      "WHERE instr(key, ?1) > 0 OR instr(value, ?1) > 0");
+          s.Bind(1, id);
+          while (s.Step()) recs.emplace_back(ReadRecord(s), s.Text(2));
+          LETHE_RETURN_IF_ERROR(s.status());
+          for (const auto& [rec, value] : recs) {
+            if (leave && leave(rec)) continue;
+            std::string v2 = ScrubJsonText(value, scrub);
+            if (v2 != value)
+              LETHE_RETURN_IF_ERROR(Stmt(db_, "UPDATE records SET value=?3 WHERE kind=?1 AND key=?2")
+                                        .Bind(1, rec.kind).Bind(2, rec.key).Bind(3, v2).Run());
+          }
+        }
+      }
+      return Status::Ok();
+    });
+    LETHE_RETURN_IF_ERROR(st);
+    // Old page images live on in the WAL until a checkpoint copies the
+    // (zeroed: secure_delete) pages back and the log is truncated.
+    return Exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
   Result<bool> PutRecordIfAbsent(const Record& r) override {

@@ -14,6 +14,8 @@ const $ = (sel) => document.querySelector(sel);
 // from it is shown as it is.
 const ACTIONS = [
   { name: 'verify', label: 'Mark identity verified', from: ['unverified'] },
+  { name: 'verify', label: 'Verify the other identities…', from: ['pending', 'approved', 'on_hold'],
+    when: (r) => (r.unverified_identities || []).length > 0, body: (r) => ({ identities: r.unverified_identities }) },
   { name: 'approve', label: 'Approve', from: ['pending'], primary: true },
   { name: 'deny', label: 'Deny…', from: ['unverified', 'pending', 'approved', 'on_hold'], reason: true, danger: true },
   { name: 'extend', label: 'Extend deadline…', from: ['unverified', 'pending', 'approved', 'in_progress', 'on_hold'],
@@ -233,6 +235,17 @@ async function showRequest(id) {
   }
 }
 
+// Per identity (contract §3): a claimed identity that is not verified finds
+// no data, and the operator must see that plainly before approving.
+function verifiedText(r) {
+  const ok = r.verified_identities || [];
+  const no = r.unverified_identities || [];
+  if (!ok.length && !no.length) return r.verified ? 'yes' : 'no';
+  return el('span', {},
+    ok.length ? `verified: ${ok.map(human).join(', ')}` : 'nothing verified',
+    no.length ? el('strong', { class: 'warn', text: ` — NOT verified: ${no.map(human).join(', ')} (no data is found through ${no.length > 1 ? 'these' : 'it'})` }) : '');
+}
+
 function renderRequest(r) {
   state.current = r;
   $('#req-title').textContent = `${r.type[0].toUpperCase()}${r.type.slice(1)} request ${r.id}`;
@@ -242,7 +255,7 @@ function renderRequest(r) {
     ['Regulation', human(r.regulation).toUpperCase()],
     ['Subject', subjectText(r.subject)],
     ['User id', (r.subject && r.subject.user_id) || '—'],
-    ['Identity verified', r.verified ? 'yes' : 'no'],
+    ['Identity verified', verifiedText(r)],
     ['Channel', human(r.channel)],
     ['Received', fmtTime(r.received_at)],
     ['Assignee', r.assignee || '—'],
@@ -300,7 +313,7 @@ function renderActions(r) {
       class: a.primary ? 'primary' : a.danger ? 'danger' : '',
       'data-action': a.name,
       text: a.label,
-      onclick: () => (a.reason ? openReason(a) : act(a.name, {})),
+      onclick: () => (a.reason ? openReason(a) : act(a.name, a.body ? a.body(r) : {})),
     }));
   }
   if ((r.type === 'access' || r.type === 'portability') && r.status === 'completed') {
@@ -390,7 +403,11 @@ async function loadPlan() {
       }));
       const t = plan && plan.totals;
       const summary = t ? el('p', { text: `In all: ${t.delete ?? 0} to delete, ${t.mask ?? 0} to mask, ${t.keep ?? 0} to keep.` }) : null;
-      box.replaceChildren(summary || '', el('table', { id: 'plan-table' },
+      const ids = plan && plan.identities;
+      const unverified = ids && ids.unverified && ids.unverified.length
+        ? el('p', { class: 'warn', text: `Not verified, so not used: ${ids.unverified.map(human).join(', ')}. Found through: ${(ids.used || []).map(human).join(', ') || 'nothing'}.` })
+        : '';
+      box.replaceChildren(summary || '', unverified, el('table', { id: 'plan-table' },
         el('caption', { text: `Erasure plan for ${r.id}` }),
         el('thead', {}, el('tr', {}, ...['Connector', 'Collection', 'Action', 'Rows / objects', 'Retention basis']
           .map((h) => el('th', { scope: 'col', text: h })))),

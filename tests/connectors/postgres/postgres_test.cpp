@@ -498,3 +498,19 @@ TEST_CASE("postgres: arrays and special numbers export as JSON", "[postgres]") {
   CHECK(FindAll(*conn, "profiles", {{"ref", {"ann@example.com"}}}).empty());
   CHECK(FindAll(*conn, "profiles", {{"ref", {"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}}}).size() == 1);
 }
+
+TEST_CASE("postgres: server errors keep the SQLSTATE and names, never the values they quote", "[postgres]") {
+  Db db;
+  db.Exec("CREATE UNIQUE INDEX users_email_key ON " + db.schema() + ".users (email)");
+  auto conn = MakeConnected(db.Config(db.DefaultCollections()));
+  // A rectification to an address another user has: PostgreSQL's DETAIL says
+  // "Key (email)=(bob@example.com) already exists".
+  auto n = conn->Update(Spec(*conn, "users"), {"1"}, {{"email", "bob@example.com"}});
+  REQUIRE_FALSE(n.ok());
+  const std::string msg = n.status().message();
+  INFO(msg);
+  CHECK(msg.find("bob@example.com") == std::string::npos);
+  CHECK(msg.find("ann@example.com") == std::string::npos);
+  CHECK(msg.find("23505") != std::string::npos);
+  CHECK(msg.find("users_email_key") != std::string::npos);
+}

@@ -325,12 +325,14 @@ TEST_CASE("QuoteIdentifier accepts plain names only") {
 }
 
 TEST_CASE("sqlite connector: sqlite-vec vec0 tables are collections") {
+  // scripts/services.sh (run by `make test`) installs sqlite-vec and names
+  // it in LETHE_SQLITE_VEC. A missing extension is a failure, never a skip:
+  // a skipped vector-store test would hide a broken vector connector.
+  const char* env_vec = std::getenv("LETHE_SQLITE_VEC");
   const char* src = std::getenv("LETHE_SOURCE_DIR");
-  fs::path vec = fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
-  if (!fs::exists(vec)) {
-    WARN("sqlite-vec not installed (" << vec << "); skipping");
-    return;
-  }
+  fs::path vec = env_vec ? fs::path(env_vec)
+                         : fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
+  REQUIRE(fs::exists(vec));
   TempDir dir;
   fs::path db = dir.path / "app.db";
   Exec(db, kSchema);
