@@ -17,6 +17,8 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <optional>
 #include <map>
@@ -107,6 +109,19 @@ bool IsTextType(const std::string& udt) {
   return udt == "text" || udt == "varchar" || udt == "bpchar" || udt == "citext" || udt == "name";
 }
 bool IsIntType(const std::string& udt) { return udt == "int2" || udt == "int4" || udt == "int8"; }
+
+// Whether `v` is an integer the column type can hold. One out of range
+// ("9999999999999999999" for int8) can equal no row, and sent to the server
+// it would fail the whole statement (SQLSTATE 22003): it is left out.
+bool FitsIntType(const std::string& udt, const std::string& v) {
+  if (!IsIntegerText(v)) return false;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size()) return false;
+  if (udt == "int2") return n >= INT16_MIN && n <= INT16_MAX;
+  if (udt == "int4") return n >= INT32_MIN && n <= INT32_MAX;
+  return true;
+}
 
 // Parses one number as PostgreSQL prints it ("1", "-2.5", "1e-05", "NaN").
 nlohmann::json NumberJson(const std::string& s) {
@@ -521,7 +536,7 @@ class PostgresConnector : public Connector {
   static std::vector<std::string> UsableValues(const std::string& udt, const std::vector<std::string>& values) {
     std::vector<std::string> out;
     for (const auto& v : values) {
-      if (IsIntType(udt) && !IsIntegerText(v)) continue;
+      if (IsIntType(udt) && !FitsIntType(udt, v)) continue;
       if (udt == "uuid" && !IsUuidText(v)) continue;
       out.push_back(v);
     }

@@ -6,12 +6,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -73,16 +75,23 @@ void MaskHashFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_text(ctx, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
 }
 
-bool IsCanonicalInteger(const std::string& s) {
-  if (s.empty() || s.size() > 19) return false;
+// The value as a 64-bit integer if it is written exactly as SQLite would
+// print one ("42", "-7"; not "042", "+1", "1e3"), else nullopt. A value out
+// of int64 range ("9999999999999999999") is not an integer here: it is
+// matched as text, which finds no row in an INTEGER column. Never throws, so
+// an odd identity cannot take the worker down.
+std::optional<int64_t> CanonicalInteger(const std::string& s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
   size_t i = (s[0] == '-') ? 1 : 0;
-  if (i == s.size()) return false;
-  if (s[i] == '0' && s.size() > i + 1) return false;
-  for (; i < s.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
+  if (i == s.size()) return std::nullopt;
+  if (s[i] == '0' && s.size() > i + 1) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
 }
+
+bool IsCanonicalInteger(const std::string& s) { return CanonicalInteger(s).has_value(); }
 
 struct TableInfo {
   bool vec0 = false;
@@ -469,8 +478,9 @@ class SqliteConnector : public Connector {
   }
 
   static void Bind(sqlite3_stmt* s, int idx, const Param& p) {
-    if (p.as_int) {
-      sqlite3_bind_int64(s, idx, std::stoll(*p.value));
+    std::optional<int64_t> v = p.as_int ? CanonicalInteger(*p.value) : std::nullopt;
+    if (v) {
+      sqlite3_bind_int64(s, idx, *v);
     } else {
       sqlite3_bind_text(s, idx, p.value->data(), static_cast<int>(p.value->size()), SQLITE_TRANSIENT);
     }

@@ -3,6 +3,7 @@
 //   config.json: /connectors/2/collections/0/references/user_id: unknown collection "usr"
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,6 +48,13 @@ struct Config {
   std::string export_password_env;  // optional: AES-256 zip password
 
   std::string audit_key_env = "LETHE_AUDIT_KEY";
+
+  // workers (contract §1 and §2): how long a claimed request stays claimed
+  // without a heartbeat. concurrency and retries are read and kept for the
+  // parallel, retrying worker; today's worker runs one request at a time.
+  std::chrono::seconds worker_lease{60};
+  int worker_concurrency = 4;
+  int worker_retries = 3;
 
   nlohmann::json notify = nlohmann::json::object();      // parsed by the notifier
   nlohmann::json recipients = nlohmann::json::array();   // Art. 19 recipients

@@ -3,7 +3,8 @@
 //   unverified -verify-> pending -approve-> approved -start-> in_progress -complete-> completed
 //                                                                          -fail-> failed -retry-> approved
 //   deny: unverified|pending|approved|on_hold -> denied
-//   cancel: unverified|pending|approved|on_hold -> cancelled
+//   cancel: unverified|pending|approved|on_hold -> cancelled; in_progress -> cancelled (admin, with a reason)
+//   fail: in_progress -> failed, by the worker or by an admin stopping a stuck request (with a reason)
 //   hold: unverified|pending|approved -> on_hold;  resume: on_hold -> the status it was held from
 //
 // Actions that do not move the status (extend, assign, note) are checked here

@@ -89,6 +89,39 @@ class Store {
                                const std::function<std::string(const std::string&)>& scrub,
                                const std::function<bool(const Record&)>& leave) = 0;
 
+  // --- leases: one process executes a request at a time (contract §1).
+  // A lease is (lease_owner, lease_until) on the request row. `owner` is a
+  // token unique to one claim ("host:pid:random#n"), so it doubles as the
+  // fencing token: a write under a lease is refused once the lease passed to
+  // someone else. All methods are thread-safe, and atomic across processes
+  // sharing the store (one conditional UPDATE each).
+
+  // Approved requests whose grace has passed (not_before <= now) and
+  // in_progress ones, that have no live lease (none, or lease_until < now);
+  // oldest received first. What a worker may try to Claim; a read, no lock.
+  virtual Result<std::vector<Request>> Claimable(Time now, int limit) = 0;
+  // Claims request `id` for `owner` until `until`.
+  // REQUIRES: owner non-empty and never used for an earlier claim; until > now.
+  // Returns true when claimed: the request was approved or in_progress and
+  // its lease was absent or expired (lease_until < now); the version is
+  // bumped, so writes prepared by an earlier owner fail. Returns false when
+  // another owner holds a live lease or the status is not claimable (a
+  // cancel got there first): not an error, the caller skips the request.
+  // kNotFound when there is no such request.
+  virtual Result<bool> ClaimRequest(const std::string& id, const std::string& owner, Time now, Time until) = 0;
+  // Heartbeat: moves lease_until to `until` if `owner` still holds the lease.
+  // Returns false when the lease was lost (taken over after it expired, or
+  // released): the caller must stop writing for the request. The version is
+  // not bumped, so a heartbeat never conflicts with an operator's change.
+  virtual Result<bool> RenewLease(const std::string& id, const std::string& owner, Time until) = 0;
+  // Drops the lease if `owner` holds it; does nothing otherwise (not an error).
+  virtual Status ReleaseLease(const std::string& id, const std::string& owner) = 0;
+  // Update (same version rule) that also REQUIRES `owner` to hold the lease
+  // at commit time. kConflict when the version moved on or the lease is
+  // someone else's (or gone): a stale worker's write is refused, never
+  // applied. The lease itself is left as it is.
+  virtual Status UpdateLeased(const Request& r, const std::string& owner, const Event& e, AuditEntry audit) = 0;
+
   // --- tasks: unique by (request_id, connector, collection, action).
   virtual Result<std::vector<Task>> Tasks(const std::string& request_id) = 0;
   // Inserts or updates; sets t.id.

@@ -3,6 +3,8 @@
 // It knows nothing of HTTP or of connector types.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <set>
@@ -61,9 +63,23 @@ class Workflow {
                       const std::string& reason, const nlohmann::json& args = nlohmann::json::object());
   Result<Request> Get(const std::string& id) { return store_.Get(id); }
 
-  // Worker side: approved -> in_progress, in_progress -> completed|failed.
-  Result<Request> Start(const std::string& id);
-  Result<Request> Finish(const std::string& id, const Result<nlohmann::json>& outcome);
+  // Worker side, under a lease (contract §1; Store's lease methods). A
+  // worker holds the lease on a request while it runs it; `lease_owner` is
+  // unique to that one claim and fences every write the worker makes.
+  //
+  // Start claims `id` for `lease_owner` until now + `lease`, then moves it
+  // approved -> in_progress ("started"), or, for an in_progress request whose
+  // previous lease expired (its worker died), records "taken_over".
+  // kConflict when another worker holds a live lease or the request is no
+  // longer runnable (cancelled meanwhile): the caller skips it.
+  Result<Request> Start(const std::string& id, const std::string& lease_owner, std::chrono::seconds lease);
+  // Heartbeat while the executor runs: extends the lease. kConflict when the
+  // lease was lost (the caller's Finish will then be refused).
+  Status Heartbeat(const std::string& id, const std::string& lease_owner, std::chrono::seconds lease);
+  // in_progress -> completed|failed, only while `lease_owner` still holds
+  // the lease; then releases it. kConflict when the lease passed to another
+  // worker or an admin stopped the request: a stale worker never overwrites.
+  Result<Request> Finish(const std::string& id, const std::string& lease_owner, const Result<nlohmann::json>& outcome);
 
   void AddListener(Listener l) { listeners_.push_back(std::move(l)); }
   Store& store() { return store_; }
@@ -77,30 +93,55 @@ class Workflow {
   // After a completed erasure (src/core/forget.cpp): the request becomes a
   // receipt, the subject's other requests lose identities and exports (open
   // ones are cancelled), and the store is scrubbed of the identity values.
-  Status ForgetSubject(const Request& completed_erasure);
+  // The receipt is written under `lease_owner` (the worker's lease), if given.
+  Status ForgetSubject(const Request& completed_erasure, const std::string& lease_owner = "");
 
  private:
-  Result<Request> Commit(Request r, Event e, nlohmann::json audit_detail);
+  // Writes r with its event and audit entry; with a lease_owner, only while
+  // that owner holds the request's lease (Store::UpdateLeased).
+  Result<Request> Commit(Request r, Event e, nlohmann::json audit_detail, const std::string& lease_owner = "");
+  Result<Request> FinishOnce(const std::string& id, const std::string& lease_owner,
+                             const Result<nlohmann::json>& outcome);
   Store& store_;
   DeadlineEngine deadlines_;
   WorkflowPolicy policy_;
   std::vector<Listener> listeners_;
 };
 
+struct WorkerOptions {
+  std::chrono::seconds lease{60};  // config workers.lease
+  std::string id;                  // empty: "<hostname>:<pid>:<random>"
+};
+
 // Runs due work: approved requests past their grace become in_progress and
-// are executed; in_progress requests left by a crashed worker are resumed.
+// are executed; in_progress requests whose worker died (its lease expired)
+// are taken over. Any number of workers, in any number of processes, may
+// share one store: each request is claimed under a lease, renewed by a
+// heartbeat thread while the executor runs, so exactly one runs it.
+// One request's trouble (an executor error or exception, a lost lease, a
+// store error) fails or skips that request only; the batch goes on.
 class Worker {
  public:
-  Worker(Workflow& wf, Executor& ex) : wf_(wf), ex_(ex) {}
+  Worker(Workflow& wf, Executor& ex, WorkerOptions o = {});
   // Processes everything due now; returns how many requests finished
-  // (completed or failed; failed() tells how many of them failed).
+  // (completed or failed; failed() tells how many of them failed or could
+  // not be finished). An error only when the queue itself cannot be read.
   Result<int> RunOnce();
   int failed() const { return failed_; }
+  const std::string& id() const { return opts_.id; }
 
  private:
+  // Executes a started request under `lease_owner`, heartbeating meanwhile;
+  // an exception becomes a failed outcome.
+  Result<nlohmann::json> ExecuteLeased(const Request& r, const std::string& lease_owner);
+  // Claims, runs and finishes one request: 1 finished, 0 skipped.
+  int RunOne(const Request& r);
+
   int failed_ = 0;
+  uint64_t claims_ = 0;
   Workflow& wf_;
   Executor& ex_;
+  WorkerOptions opts_;
 };
 
 }  // namespace lethe

@@ -1,4 +1,4 @@
-// `lethe request submit|list|show|verify|approve|deny|extend|hold|resume|cancel|retry|assign|note`
+// `lethe request submit|list|show|verify|approve|deny|extend|hold|resume|cancel|fail|retry|assign|note`
 // (plan and export live in request_exec_cmd.cpp: they need the executor).
 // Works on the store directly, with or without a running server.
 #include <cstdio>
@@ -161,6 +161,9 @@ void RunAct(Action action, const ActOptions& o) {
   if (action == Action::kHold) args["reason_kind"] = o.kind;
   if (action == Action::kAssign) args["assignee"] = o.assignee.empty() ? json(nullptr) : json(o.assignee);
   if (action == Action::kVerify && !o.identities.empty()) args["identities"] = o.identities;
+  // The CLI works on the store directly: whoever runs it has the admin's
+  // reach, including stopping a running request (cancel, fail).
+  args["stop_running"] = true;
   auto r = e->workflow->Act(o.id, action, o.actor, o.reason, args);
   if (!r.ok()) {
     // Invalid input from the command line is a usage error; a state conflict is a failed operation.
@@ -230,7 +233,8 @@ void AddRequestCommands(CLI::App& app) {
       {"extend", Action::kExtend, "Extend the deadline once (needs --reason)"},
       {"hold", Action::kHold, "Put on hold (--kind identity|clarification|other)"},
       {"resume", Action::kResume, "Resume a held request"},
-      {"cancel", Action::kCancel, "Cancel"},
+      {"cancel", Action::kCancel, "Cancel (a running request: needs --reason)"},
+      {"fail", Action::kFail, "Stop a running (stuck) request as failed (needs --reason)"},
       {"retry", Action::kRetry, "Retry a failed request"},
       {"assign", Action::kAssign, "Assign to an operator (--assignee; empty unassigns)"},
       {"note", Action::kNote, "Add a note (--reason is the note)"},
@@ -240,7 +244,7 @@ void AddRequestCommands(CLI::App& app) {
     auto* sub = req->add_subcommand(v.name, v.help);
     sub->add_option("--config", o->config, "Config file")->required();
     sub->add_option("id", o->id, "Request id")->required();
-    sub->add_option("--reason", o->reason, "Reason (deny, extend) or note text");
+    sub->add_option("--reason", o->reason, "Reason (deny, extend, fail) or note text");
     sub->add_option("--kind", o->kind, "Hold kind: identity|clarification|other");
     sub->add_option("--assignee", o->assignee, "Operator name");
     sub->add_option("--actor", o->actor, "Who is acting (recorded in the timeline)");

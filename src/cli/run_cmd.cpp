@@ -32,7 +32,9 @@ void Run(const RunOptions& o) {
   auto ex = MakeExecutor(e->config, *e->store, e->pseudonym_key);
   if (!ex.ok()) return (void)Fail(ex.status());
   Scheduler scheduler(*e->workflow, EngineNotifier(), e->config);
-  Worker worker(*e->workflow, **ex);
+  WorkerOptions wo;
+  wo.lease = e->config.worker_lease;
+  Worker worker(*e->workflow, **ex, wo);
 
   std::signal(SIGTERM, [](int) { g_stop = true; });
   std::signal(SIGINT, [](int) { g_stop = true; });
@@ -41,7 +43,13 @@ void Run(const RunOptions& o) {
     // Drain: a finished request may make the next one runnable.
     while (!g_stop) {
       auto n = worker.RunOnce();
-      if (!n.ok()) return (void)Fail(n.status());
+      if (!n.ok() && o.once) return (void)Fail(n.status());
+      if (!n.ok()) {
+        // The queue could not be read (the store busy past its timeout):
+        // a long-running worker tries again next round.
+        spdlog::warn("worker: {}", n.status().ToString());
+        break;
+      }
       total += *n;
       failed += worker.failed();
       if (*n == 0) break;

@@ -94,6 +94,20 @@ Result<Config> ParseConfig(const json& doc, const std::string& file, const std::
     c.exports_keep = *keep;
     c.export_password_env = ex.value("password_env", "");
   }
+  if (doc.contains("workers")) {
+    const json& w = doc["workers"];
+    c.worker_concurrency = w.value("concurrency", c.worker_concurrency);
+    c.worker_retries = w.value("retries", c.worker_retries);
+    if (w.contains("lease")) {
+      auto lease = ParseIsoDuration(w["lease"].get<std::string>());
+      if (!lease.ok()) return fail(Status::Invalid(lease.status().message(), "/workers/lease"));
+      c.worker_lease = lease->Approx();
+      // Heartbeats come every third of the lease; under a second the store's
+      // clock (whole seconds) cannot tell a live lease from an expired one.
+      if (c.worker_lease < std::chrono::seconds(1))
+        return fail(Status::Invalid("the lease must be at least PT1S", "/workers/lease"));
+    }
+  }
   if (doc.contains("audit")) c.audit_key_env = doc["audit"]["pseudonym_key_env"];
   if (doc.contains("notify")) {
     c.notify = doc["notify"];

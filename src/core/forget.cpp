@@ -84,7 +84,7 @@ std::string Workflow::OwnerRef(const std::string& owner) const {
   return owner.empty() ? "" : "ref:" + Pseudonym(policy_.pseudonym_key, "owner", owner);
 }
 
-Status Workflow::ForgetSubject(const Request& erasure) {
+Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_owner) {
   const Subject proved = ErasedIdentities(erasure);
   std::vector<std::string> values;
   for (const std::string& k : erasure.subject.Kinds()) values.push_back(erasure.subject.Get(k));
@@ -162,7 +162,7 @@ Status Workflow::ForgetSubject(const Request& erasure) {
   receipt.note = scrub(receipt.note);
   receipt.params = scrub.Json(receipt.params);
   Event e{0, Now(), "receipt", "system", "subject identities replaced by a keyed pseudonym", "", ""};
-  auto saved = Commit(std::move(receipt), std::move(e), json::object());
+  auto saved = Commit(std::move(receipt), std::move(e), json::object(), lease_owner);
   if (!saved.ok()) return saved.status();
 
   // Timelines, tasks and records of all of them; the outbox keeps its queued

@@ -25,10 +25,11 @@ const std::array<Rule, 14> kRules{{
     {Action::kDeny, {S::kUnverified, S::kPending, S::kApproved, S::kOnHold}, S::kDenied},
     {Action::kHold, {S::kUnverified, S::kPending, S::kApproved}, S::kOnHold},
     {Action::kResume, {S::kOnHold}, S::kPending /* the held-from status */},
-    {Action::kCancel, {S::kUnverified, S::kPending, S::kApproved, S::kOnHold}, S::kCancelled},
+    // From in_progress only by an admin, with a reason (Workflow::Act).
+    {Action::kCancel, {S::kUnverified, S::kPending, S::kApproved, S::kOnHold, S::kInProgress}, S::kCancelled},
     {Action::kStart, {S::kApproved, S::kInProgress /* resume after a crash */}, S::kInProgress},
     {Action::kComplete, {S::kInProgress}, S::kCompleted},
-    {Action::kFail, {S::kInProgress}, S::kFailed},
+    {Action::kFail, {S::kInProgress}, S::kFailed},  // the worker, or an admin stopping a stuck request
     {Action::kRetry, {S::kFailed}, S::kApproved},
     {Action::kExtend, {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold}, S::kPending, true},
     {Action::kAssign, {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold, S::kFailed},

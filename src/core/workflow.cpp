@@ -1,5 +1,17 @@
 #include "lethe/workflow.h"
 
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <typeinfo>
+
 #include <spdlog/spdlog.h>
 
 #include "core/hex.h"
@@ -121,6 +133,17 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
   if ((action == Action::kDeny || action == Action::kExtend) && reason.empty())
     return Status::Invalid(std::string(ToString(action)) + " needs a reason", "/reason");
   if (action == Action::kNote && reason.empty()) return Status::Invalid("note is empty", "/note");
+  if (action == Action::kFail && r.status != RequestStatus::kInProgress) return next.status();
+  const bool stops_running = r.status == RequestStatus::kInProgress &&
+                             (action == Action::kCancel || action == Action::kFail);
+  if (stops_running) {
+    // Stopping a running request is the way out of a stuck one; it may leave
+    // an erasure half done, so only an admin may, and the reason is recorded.
+    if (!(args.is_object() && args.value("stop_running", false)))
+      return Status::Conflict("cannot " + std::string(ToString(action)) +
+                              " a request that is \"in_progress\" (only an admin may stop a running request)");
+    if (reason.empty()) return Status::Invalid(std::string(ToString(action)) + " of a running request needs a reason", "/reason");
+  }
 
   json detail = json::object();
   switch (action) {
@@ -199,9 +222,16 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
     case Action::kRetry:
       r.result = json::object();
       break;
+    case Action::kFail:
+      // A worker still running it (a live lease) can no longer finish it:
+      // its Finish finds the status moved on and is refused.
+      r.result = {{"error", "stopped by an operator"}};
+      break;
+    case Action::kCancel:
+      if (stops_running) detail["stopped_running"] = true;
+      break;
     case Action::kStart:
     case Action::kComplete:
-    case Action::kFail:
       return Status::Invalid("worker actions go through Start/Finish");
     default:
       break;
@@ -222,7 +252,7 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
   return Commit(std::move(r), std::move(e), std::move(detail));
 }
 
-Result<Request> Workflow::Commit(Request r, Event e, json audit_detail) {
+Result<Request> Workflow::Commit(Request r, Event e, json audit_detail, const std::string& lease_owner) {
   r.updated_at = e.at;
   AuditEntry a;
   a.at = e.at;
@@ -235,7 +265,8 @@ Result<Request> Workflow::Commit(Request r, Event e, json audit_detail) {
     audit_detail["to"] = e.to_status;
   }
   a.detail = std::move(audit_detail);
-  LETHE_RETURN_IF_ERROR(store_.Update(r, e, std::move(a)));
+  LETHE_RETURN_IF_ERROR(lease_owner.empty() ? store_.Update(r, e, std::move(a))
+                                             : store_.UpdateLeased(r, lease_owner, e, std::move(a)));
   spdlog::info("request {} id={} status={}", e.kind, r.id, ToString(r.status));
   auto saved = store_.Get(r.id);
   if (saved.ok())
@@ -243,19 +274,61 @@ Result<Request> Workflow::Commit(Request r, Event e, json audit_detail) {
   return saved;
 }
 
-Result<Request> Workflow::Start(const std::string& id) {
-  auto loaded = store_.Get(id);
-  if (!loaded.ok()) return loaded.status();
-  Request r = *loaded;
-  auto next = NextStatus(r.status, Action::kStart);
-  if (!next.ok()) return next.status();
-  if (r.status == RequestStatus::kInProgress) return r;  // resuming after a crash: no new event
-  Event e{0, Now(), "started", "system", "", std::string(ToString(r.status)), "in_progress"};
-  r.status = RequestStatus::kInProgress;
-  return Commit(std::move(r), std::move(e), json::object());
+namespace {
+
+// An operator may note, assign or extend a running request between a
+// worker's read and its write: the version moves on while the lease stays
+// the worker's. Such a conflict is retried a few times on a fresh read; a
+// lost lease conflicts every time and is returned.
+constexpr int kLeasedWriteAttempts = 4;
+
+}  // namespace
+
+Result<Request> Workflow::Start(const std::string& id, const std::string& lease_owner, std::chrono::seconds lease) {
+  const Time now = Now();
+  auto claimed = store_.ClaimRequest(id, lease_owner, now, now + lease);
+  if (!claimed.ok()) return claimed.status();
+  if (!*claimed) return Status::Conflict("request " + id + " is leased by another worker or no longer runnable");
+  Status last;
+  for (int attempt = 0; attempt < kLeasedWriteAttempts; ++attempt) {
+    auto loaded = store_.Get(id);
+    if (!loaded.ok()) return loaded.status();
+    Request r = *loaded;
+    auto next = NextStatus(r.status, Action::kStart);
+    if (!next.ok()) return next.status();
+    // Approved: the one start of this request. In progress: its worker died
+    // and its lease ran out; this worker carries on from the persisted tasks.
+    Event e = r.status == RequestStatus::kInProgress
+                  ? Event{0, Now(), "taken_over", "system", "the previous worker's lease expired", "", ""}
+                  : Event{0, Now(), "started", "system", "", std::string(ToString(r.status)), "in_progress"};
+    r.status = RequestStatus::kInProgress;
+    auto done = Commit(std::move(r), std::move(e), json::object(), lease_owner);
+    if (done.ok() || done.status().code() != Code::kConflict) return done;
+    last = done.status();
+  }
+  return last;
 }
 
-Result<Request> Workflow::Finish(const std::string& id, const Result<json>& outcome) {
+Status Workflow::Heartbeat(const std::string& id, const std::string& lease_owner, std::chrono::seconds lease) {
+  auto renewed = store_.RenewLease(id, lease_owner, Now() + lease);
+  if (!renewed.ok()) return renewed.status();
+  if (!*renewed) return Status::Conflict("request " + id + ": this worker's lease was lost");
+  return Status::Ok();
+}
+
+Result<Request> Workflow::Finish(const std::string& id, const std::string& lease_owner, const Result<json>& outcome) {
+  Result<Request> done = Status::Conflict("request " + id + " could not be finished");
+  for (int attempt = 0; attempt < kLeasedWriteAttempts; ++attempt) {
+    done = FinishOnce(id, lease_owner, outcome);
+    if (done.ok() || done.status().code() != Code::kConflict) break;
+  }
+  // The lease has done its job (or was lost: then this changes nothing).
+  Status released = store_.ReleaseLease(id, lease_owner);
+  if (!released.ok()) spdlog::warn("request {}: releasing the lease failed: {}", id, released.ToString());
+  return done;
+}
+
+Result<Request> Workflow::FinishOnce(const std::string& id, const std::string& lease_owner, const Result<json>& outcome) {
   auto loaded = store_.Get(id);
   if (!loaded.ok()) return loaded.status();
   Request r = *loaded;
@@ -281,39 +354,145 @@ Result<Request> Workflow::Finish(const std::string& id, const Result<json>& outc
   }
   Event e{0, now, EventKind(action), "system", reason, std::string(ToString(r.status)), std::string(ToString(*next))};
   r.status = *next;
-  auto done = Commit(std::move(r), std::move(e), std::move(detail));
+  auto done = Commit(std::move(r), std::move(e), std::move(detail), lease_owner);
   if (!done.ok() || done->type != RequestType::kErasure || done->status != RequestStatus::kCompleted) return done;
 
   // After an erasure the engine keeps a receipt, not the person (LEGAL.md,
   // Records; contract §4 end). Listeners have already run on the completed
   // request above.
-  LETHE_RETURN_IF_ERROR(ForgetSubject(*done));
+  LETHE_RETURN_IF_ERROR(ForgetSubject(*done, lease_owner));
   return store_.Get(id);
 }
 
+namespace {
+
+// "<hostname>:<pid>:<8 random hex>": names the process in the lease, and
+// the random part keeps two processes (or two Workers) apart even when a pid
+// is reused.
+std::string DefaultWorkerId() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "host");
+  std::random_device rd;
+  char rnd[16];
+  std::snprintf(rnd, sizeof rnd, "%08x", static_cast<unsigned>(rd()));
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + rnd;
+}
+
+// The exception's type, demangled: what the request's error may say. Its
+// what() is not used: it may quote the value it choked on (an identity).
+std::string ExceptionType(const std::type_info& t) {
+  int rc = 0;
+  char* name = abi::__cxa_demangle(t.name(), nullptr, nullptr, &rc);
+  std::string out = rc == 0 && name ? name : t.name();
+  std::free(name);
+  return out;
+}
+
+Status InternalErrorStatus(const std::string& type) {
+  return Status::Internal("internal error while executing the request (" + type +
+                          "); it was stopped so the queue goes on; see the operator log");
+}
+
+// Renews a lease every third of its length until stopped.
+class HeartbeatThread {
+ public:
+  HeartbeatThread(Workflow& wf, std::string id, std::string owner, std::chrono::seconds lease)
+      : thread_([this, &wf, id = std::move(id), owner = std::move(owner), lease] {
+          const auto every = std::max<std::chrono::milliseconds>(lease / 3, std::chrono::milliseconds(100));
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, every, [this] { return stop_; })) {
+            lock.unlock();
+            Status st = wf.Heartbeat(id, owner, lease);
+            if (!st.ok()) spdlog::warn("request {}: heartbeat failed: {}", id, st.ToString());
+            lock.lock();
+          }
+        }) {}
+  ~HeartbeatThread() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+}  // namespace
+
+Worker::Worker(Workflow& wf, Executor& ex, WorkerOptions o) : wf_(wf), ex_(ex), opts_(std::move(o)) {
+  if (opts_.id.empty()) opts_.id = DefaultWorkerId();
+  if (opts_.lease < std::chrono::seconds(1)) opts_.lease = std::chrono::seconds(1);
+}
+
+Result<json> Worker::ExecuteLeased(const Request& r, const std::string& lease_owner) {
+  HeartbeatThread heartbeat(wf_, r.id, lease_owner, opts_.lease);
+  try {
+    return ex_.Execute(r);
+  } catch (const std::exception& e) {
+    spdlog::error("request {}: the executor threw {}", r.id, ExceptionType(typeid(e)));
+    return InternalErrorStatus(ExceptionType(typeid(e)));
+  } catch (...) {
+    spdlog::error("request {}: the executor threw a non-standard exception", r.id);
+    return InternalErrorStatus("unknown exception");
+  }
+}
+
+int Worker::RunOne(const Request& r) {
+  const std::string owner = opts_.id + "#" + std::to_string(++claims_);
+  try {
+    auto started = wf_.Start(r.id, owner, opts_.lease);
+    if (!started.ok()) {
+      // Another worker holds it, or a cancel got there first: not an error.
+      if (started.status().code() == Code::kConflict || started.status().code() == Code::kNotFound) return 0;
+      spdlog::warn("request {}: could not start: {}", r.id, started.status().ToString());
+      (void)wf_.store().ReleaseLease(r.id, owner);
+      ++failed_;
+      return 0;
+    }
+    Result<json> outcome = ExecuteLeased(*started, owner);
+    if (!outcome.ok()) spdlog::warn("request failed id={} error={}", r.id, outcome.status().ToString());
+    auto done = wf_.Finish(r.id, owner, outcome);
+    if (!done.ok()) {
+      if (done.status().code() == Code::kConflict) {
+        // The lease passed to another worker (this one stalled past it), or
+        // an admin stopped the request: their outcome stands, not ours.
+        spdlog::warn("request {}: result discarded: {}", r.id, done.status().ToString());
+        return 0;
+      }
+      spdlog::error("request {}: could not record the outcome: {}", r.id, done.status().ToString());
+      ++failed_;
+      return 0;
+    }
+    if (done->status == RequestStatus::kFailed) ++failed_;
+    return 1;
+  } catch (const std::exception& e) {
+    // Anything else that throws (the store, a listener): fail this request
+    // if this worker still may, and go on with the rest.
+    spdlog::error("request {}: the worker threw {}", r.id, ExceptionType(typeid(e)));
+  } catch (...) {
+    spdlog::error("request {}: the worker threw a non-standard exception", r.id);
+  }
+  ++failed_;
+  try {
+    (void)wf_.Finish(r.id, owner, Result<json>(InternalErrorStatus("worker")));
+  } catch (...) {
+    (void)wf_.store().ReleaseLease(r.id, owner);
+  }
+  return 0;
+}
+
 Result<int> Worker::RunOnce() {
-  auto due = wf_.store().WithStatus({RequestStatus::kInProgress, RequestStatus::kApproved}, 100);
+  auto due = wf_.store().Claimable(Now(), 100);
   if (!due.ok()) return due.status();
   int finished = 0;
   failed_ = 0;
-  const Time now = Now();
-  for (const Request& r : *due) {
-    if (r.status == RequestStatus::kApproved && r.not_before && *r.not_before > now) continue;  // grace period
-    auto started = wf_.Start(r.id);
-    if (!started.ok()) {
-      // Someone else (another worker, a cancel) got there first: not an error.
-      if (started.status().code() == Code::kConflict) continue;
-      return started.status();
-    }
-    Result<json> outcome = ex_.Execute(*started);
-    if (!outcome.ok()) {
-      ++failed_;
-      spdlog::warn("request failed id={} error={}", r.id, outcome.status().ToString());
-    }
-    auto done = wf_.Finish(r.id, outcome);
-    if (!done.ok()) return done.status();
-    ++finished;
-  }
+  for (const Request& r : *due) finished += RunOne(r);
   return finished;
 }
 

@@ -165,6 +165,9 @@ Reply Act(Service& s, Context& ctx, Action action, const std::string& name) {
     if (!st.ok()) return Reply::Error(st);
   }
   (void)name;
+  // Stopping a running request (cancel or fail while in_progress) is the
+  // admin's; the core refuses it without this (403).
+  if (ctx.principal.role == Role::kAdmin) args["stop_running"] = true;
   return DetailReply(s, s.workflow().Act(ctx.params["id"], action, ctx.principal.Actor(), reason, args), ctx.now,
                      false);
 }
@@ -230,6 +233,9 @@ void AddInboxRoutes(Router& r, Service& s) {
     Action a = action;
     r.Add(verb::post, "/v1/requests/{id}/" + n, Access::kAct, [sp, a, n](Context& c) { return Act(*sp, c, a, n); });
   }
+  // Only an admin may fail a request by hand: the way out of a stuck one.
+  r.Add(verb::post, "/v1/requests/{id}/fail", Access::kAdmin,
+        [sp](Context& c) { return Act(*sp, c, Action::kFail, "fail"); });
   r.Add(verb::get, "/v1/stats", Access::kRead, [sp](Context& c) { return Stats(*sp, c); });
   r.Add(verb::get, "/v1/me", Access::kRead, [](Context& c) { return Me(c); });
   r.Add(verb::get, "/v1/audit", Access::kAudit, [sp](Context& c) { return Audit(*sp, c); });

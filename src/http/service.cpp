@@ -69,7 +69,11 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOp
     if (!ex.ok()) return ex.status();
     s->executor_ = std::move(*ex);
   }
-  if (s->executor_) s->worker_ = std::make_unique<Worker>(*s->engine_->workflow, *s->executor_);
+  if (s->executor_) {
+    WorkerOptions wo;
+    wo.lease = c.worker_lease;
+    s->worker_ = std::make_unique<Worker>(*s->engine_->workflow, *s->executor_, wo);
+  }
 
   Result<std::unique_ptr<Notifier>> notifier = Notifier::Create(c);
   if (!notifier.ok()) return notifier.status();

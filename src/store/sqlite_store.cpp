@@ -119,6 +119,12 @@ CREATE TABLE records (
 );
 CREATE INDEX records_due ON records(kind, due_at);
 )SQL",
+    // 2: leases (contract §1). Which process runs a request and until when;
+    // NULL means nobody. lease_until is unix seconds.
+    R"SQL(
+ALTER TABLE requests ADD COLUMN lease_owner TEXT;
+ALTER TABLE requests ADD COLUMN lease_until INTEGER;
+)SQL",
 };
 
 constexpr const char* kRequestColumns =
@@ -269,6 +275,12 @@ constexpr const char* kSetColumns =
     "completed_at=?23, note=?24, params=?25, result=?26, export_path=?27, external_id=?28, callbacks=?29, "
     "created_at=?30, updated_at=?31";
 
+// A request a worker may claim at time ?1: queued past its grace, or running
+// (a worker's crash leaves it so), and with no live lease.
+constexpr const char* kClaimable =
+    "(status = 'in_progress' OR (status = 'approved' AND (not_before IS NULL OR not_before <= ?1))) "
+    "AND (lease_until IS NULL OR lease_until < ?1)";
+
 Task ReadTask(const Stmt& s) {
   Task t;
   t.id = s.Int(0);
@@ -370,6 +382,60 @@ class SqliteStore : public Store {
       LETHE_RETURN_IF_ERROR(s.Run());
       if (sqlite3_changes(db_) != 1)
         return Status::Conflict("request " + r.id + " was changed by someone else; reload and try again");
+      LETHE_RETURN_IF_ERROR(InsertEvent(r.id, e));
+      return AppendAuditLocked(std::move(audit));
+    });
+  }
+
+  Result<std::vector<Request>> Claimable(Time now, int limit) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, std::string("SELECT ") + kRequestColumns + " FROM requests WHERE " + kClaimable +
+                    " ORDER BY received_at, id LIMIT " + std::to_string(std::max(limit, 1)));
+    s.Bind(1, ToUnix(now));
+    std::vector<Request> out;
+    while (s.Step()) out.push_back(ReadRequest(s));
+    LETHE_RETURN_IF_ERROR(s.status());
+    return out;
+  }
+
+  Result<bool> ClaimRequest(const std::string& id, const std::string& owner, Time now, Time until) override {
+    if (owner.empty()) return Status::Invalid("a lease needs an owner");
+    std::lock_guard lock(mu_);
+    // One statement: SQLite takes the write lock for it, so of two processes
+    // claiming the same request exactly one sees its WHERE still true.
+    Stmt s(db_, std::string("UPDATE requests SET lease_owner=?2, lease_until=?3, version=version+1 "
+                            "WHERE id=?4 AND ") + kClaimable);
+    s.Bind(1, ToUnix(now)).Bind(2, owner).Bind(3, ToUnix(until)).Bind(4, id);
+    LETHE_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(db_) == 1) return true;
+    return ExistsLocked(id);
+  }
+
+  Result<bool> RenewLease(const std::string& id, const std::string& owner, Time until) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE requests SET lease_until=?3 WHERE id=?1 AND lease_owner=?2");
+    s.Bind(1, id).Bind(2, owner).Bind(3, ToUnix(until));
+    LETHE_RETURN_IF_ERROR(s.Run());
+    return sqlite3_changes(db_) == 1;
+  }
+
+  Status ReleaseLease(const std::string& id, const std::string& owner) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE requests SET lease_owner=NULL, lease_until=NULL WHERE id=?1 AND lease_owner=?2");
+    return s.Bind(1, id).Bind(2, owner).Run();
+  }
+
+  Status UpdateLeased(const Request& r, const std::string& owner, const Event& e, AuditEntry audit) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&]() -> Status {
+      Stmt s(db_, std::string("UPDATE requests SET ") + kSetColumns +
+                      ", version=version+1 WHERE id=?1 AND version=?32 AND lease_owner=?33");
+      s.Bind(1, r.id);
+      BindRequest(s, r, 2);
+      s.Bind(32, r.version).Bind(33, owner);
+      LETHE_RETURN_IF_ERROR(s.Run());
+      if (sqlite3_changes(db_) != 1)
+        return Status::Conflict("request " + r.id + " is no longer leased by this worker (lease lost or request changed)");
       LETHE_RETURN_IF_ERROR(InsertEvent(r.id, e));
       return AppendAuditLocked(std::move(audit));
     });
@@ -684,6 +750,15 @@ class SqliteStore : public Store {
       out += c;
     }
     return out;
+  }
+
+  // Whether request `id` exists (a claim that changed nothing: false, or kNotFound). Caller holds mu_.
+  Result<bool> ExistsLocked(const std::string& id) {
+    Stmt s(db_, "SELECT 1 FROM requests WHERE id=?1");
+    s.Bind(1, id);
+    if (s.Step()) return false;
+    LETHE_RETURN_IF_ERROR(s.status());
+    return Status::NotFound("no request " + id);
   }
 
   static void BindRecord(Stmt& s, const Record& r) {

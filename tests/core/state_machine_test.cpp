@@ -15,6 +15,7 @@ TEST_CASE("every legal transition of the table", "[state]") {
       {S::kOnHold, Action::kDeny, S::kDenied},          {S::kApproved, Action::kCancel, S::kCancelled},
       {S::kPending, Action::kHold, S::kOnHold},         {S::kPending, Action::kExtend, S::kPending},
       {S::kInProgress, Action::kStart, S::kInProgress}, {S::kCompleted, Action::kNote, S::kCompleted},
+      {S::kInProgress, Action::kCancel, S::kCancelled},  // admin only, checked by Workflow::Act
   };
   for (const auto& c : cases) {
     INFO(ToString(c.from) << " " << ToString(c.a));
@@ -33,7 +34,7 @@ TEST_CASE("illegal transitions are conflicts naming the current status", "[state
   struct Case { S from; Action a; };
   const Case cases[] = {
       {S::kDenied, Action::kApprove},     {S::kCompleted, Action::kCancel}, {S::kUnverified, Action::kApprove},
-      {S::kInProgress, Action::kCancel},  {S::kCancelled, Action::kResume}, {S::kCompleted, Action::kExtend},
+      {S::kFailed, Action::kCancel},      {S::kCancelled, Action::kResume}, {S::kCompleted, Action::kExtend},
       {S::kPending, Action::kComplete},   {S::kFailed, Action::kHold},      {S::kPending, Action::kResume},
   };
   for (const auto& c : cases) {

@@ -1,5 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
 #include "lethe/workflow.h"
 #include "test_util.h"
 
@@ -116,18 +123,44 @@ TEST_CASE("self-service auto-approval and erasure grace", "[workflow]") {
 namespace {
 // An executor that records what it was asked and returns a canned outcome.
 struct CountingExecutor : Executor {
-  int calls = 0;
+  std::atomic<int> calls{0};
   bool fail = false;
+  std::chrono::milliseconds delay{0};
+  std::function<void(const Request&)> during;  // runs inside Execute
+  std::mutex mu;
+  std::map<std::string, int> per_request;
   Result<nlohmann::json> Execute(const Request& r) override {
     ++calls;
+    {
+      std::lock_guard lock(mu);
+      ++per_request[r.id];
+    }
+    if (during) during(r);
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
     if (fail) return Status::Unavailable("connector app unreachable");
     return nlohmann::json{{"counts", {{"app.users", 1}}}};
   }
   Result<nlohmann::json> Plan(const Request&) override { return nlohmann::json::array(); }
 };
+
+// Pins Now() for the scope: leases are measured against it.
+struct PinClock {
+  explicit PinClock(Time t) { SetClockForTesting(t); }
+  void Set(Time t) { SetClockForTesting(t); }
+  ~PinClock() { SetClockForTesting(Time{}); }
+};
+
+int CountEvents(Store& store, const std::string& id, const std::string& kind) {
+  int n = 0;
+  auto events = store.Events(id);  // named: a range-for over *temporary would dangle
+  for (const auto& e : *events) n += e.kind == kind;
+  return n;
+}
+
+const std::chrono::seconds kLease{60};
 }  // namespace
 
-TEST_CASE("the worker executes approved requests once, respects grace, and resumes in-progress ones", "[workflow]") {
+TEST_CASE("the worker executes approved requests once, respects grace, and retries failed ones", "[workflow]") {
   WorkflowPolicy p;
   p.auto_approve = {RequestType::kErasure, RequestType::kAccess};
   p.erasure_grace = *ParseIsoDuration("P1D");
@@ -143,16 +176,11 @@ TEST_CASE("the worker executes approved requests once, respects grace, and resum
   REQUIRE(*worker.RunOnce() == 0);  // nothing new: completed requests are not run again
   CHECK(ex.calls == 1);
 
-  // A crash left a request in_progress: the next run resumes it.
-  Request crashed = w.Submit(RequestType::kAccess, true, "self_service");
-  REQUIRE(w.wf->Start(crashed.id).ok());
-  REQUIRE(*worker.RunOnce() == 1);
-  CHECK(w.store->Get(crashed.id)->status == S::kCompleted);
-
   // Failure is recorded with its reason, and retry queues it again.
   ex.fail = true;
   Request failing = w.Submit(RequestType::kAccess, true, "self_service");
   REQUIRE(*worker.RunOnce() == 1);
+  CHECK(worker.failed() == 1);
   auto f = *w.store->Get(failing.id);
   CHECK(f.status == S::kFailed);
   CHECK(f.result["error"] == "connector app unreachable");
@@ -160,11 +188,314 @@ TEST_CASE("the worker executes approved requests once, respects grace, and resum
   REQUIRE(w.wf->Act(failing.id, Action::kRetry, "alice", "").ok());
   REQUIRE(*worker.RunOnce() == 1);
   CHECK(w.store->Get(failing.id)->status == S::kCompleted);
-  // Stats count each run: now (1), crashed (1), failing (failed once, then completed).
+  // Stats count each run: now (1), failing (failed once, then completed).
   auto stats = w.store->Stats(Now());
   REQUIRE(stats.ok());
-  CHECK((*stats)["execution"]["access"]["count"] == 4);
+  CHECK((*stats)["execution"]["access"]["count"] == 3);
   CHECK((*stats)["execution"]["access"]["seconds"] >= 0);
+  CheckAudit(*w.store);
+}
+
+// The old version of this test "simulated a crash" by starting a request
+// and running the worker at once: exactly what a live second worker sees,
+// so it enshrined two workers running one request (issue 8, item 7). A
+// crash is a lease that ran out; a live worker's lease is left alone.
+TEST_CASE("a live lease is not taken over, an expired one is", "[workflow][lease]") {
+  WorkflowPolicy p;
+  p.auto_approve = {RequestType::kAccess};
+  World w(p);
+  const Time t0 = Now();
+  PinClock clock(t0);
+  CountingExecutor ex;
+  Worker worker(*w.wf, ex);
+  Request r = w.Submit(RequestType::kAccess, true, "self_service");
+
+  // Worker A (another process) claims it and is running it.
+  const std::string a = "host-a:100:0000aaaa#1";
+  auto started = w.wf->Start(r.id, a, kLease);
+  REQUIRE(started.ok());
+  CHECK(started->status == S::kInProgress);
+
+  // While A's lease lives (heartbeat or not), this worker leaves it alone.
+  clock.Set(t0 + std::chrono::seconds(59));
+  REQUIRE(*worker.RunOnce() == 0);
+  CHECK(ex.calls == 0);
+  CHECK(w.store->Get(r.id)->status == S::kInProgress);
+  auto again = w.wf->Start(r.id, "host-b:200:0000bbbb#1", kLease);
+  CHECK(again.status().code() == Code::kConflict);
+
+  // A heartbeat moves the lease on.
+  REQUIRE(w.wf->Heartbeat(r.id, a, kLease).ok());  // until t0+59+60
+  clock.Set(t0 + std::chrono::seconds(100));
+  REQUIRE(*worker.RunOnce() == 0);
+  CHECK(ex.calls == 0);
+
+  // A dies: no heartbeat; once the lease has run out the worker takes over.
+  clock.Set(t0 + std::chrono::seconds(59 + 61));
+  REQUIRE(*worker.RunOnce() == 1);
+  CHECK(ex.calls == 1);
+  Request done = *w.store->Get(r.id);
+  CHECK(done.status == S::kCompleted);
+  CHECK(CountEvents(*w.store, r.id, "started") == 1);
+  CHECK(CountEvents(*w.store, r.id, "taken_over") == 1);
+  CHECK(CountEvents(*w.store, r.id, "completed") == 1);
+
+  // A wakes up and reports failure: refused, the completed result stands.
+  auto stale = w.wf->Finish(r.id, a, Result<nlohmann::json>(Status::Unavailable("connector app unreachable")));
+  CHECK(stale.status().code() == Code::kConflict);
+  CHECK(w.wf->Heartbeat(r.id, a, kLease).code() == Code::kConflict);
+  CHECK(w.store->Get(r.id)->status == S::kCompleted);
+  CHECK(CountEvents(*w.store, r.id, "failed") == 0);
+  CheckAudit(*w.store);
+}
+
+TEST_CASE("a stale owner's finish is refused while the new owner runs the request", "[workflow][lease]") {
+  World w;
+  const Time t0 = Now();
+  PinClock clock(t0);
+  Request r = w.Submit(RequestType::kErasure, true);
+  REQUIRE(w.wf->Act(r.id, Action::kApprove, "alice", "").ok());
+  const std::string a = "host-a:1:aaaaaaaa#1", b = "host-b:2:bbbbbbbb#1";
+  REQUIRE(w.wf->Start(r.id, a, kLease).ok());
+  clock.Set(t0 + kLease + std::chrono::seconds(1));
+  auto taken = w.wf->Start(r.id, b, kLease);
+  REQUIRE(taken.ok());
+  CHECK(taken->status == S::kInProgress);
+
+  // A finishes late, with success or failure: neither is written.
+  CHECK(w.wf->Finish(r.id, a, Result<nlohmann::json>(nlohmann::json::object())).status().code() == Code::kConflict);
+  CHECK(w.wf->Finish(r.id, a, Result<nlohmann::json>(Status::Internal("x"))).status().code() == Code::kConflict);
+  CHECK(w.store->Get(r.id)->status == S::kInProgress);
+  // A's release does not free B's lease.
+  REQUIRE(w.store->ReleaseLease(r.id, a).ok());
+  CHECK(w.wf->Start(r.id, "host-c:3:cccccccc#1", kLease).status().code() == Code::kConflict);
+
+  auto done = w.wf->Finish(r.id, b, Result<nlohmann::json>(nlohmann::json{{"counts", {{"app.users", 1}}}}));
+  REQUIRE(done.ok());
+  CHECK(done->status == S::kCompleted);
+  CHECK(done->subject.email.empty());  // the receipt, written under B's lease too
+  CHECK(CountEvents(*w.store, r.id, "started") == 1);
+  CHECK(CountEvents(*w.store, r.id, "completed") == 1);
+  CheckAudit(*w.store);
+}
+
+TEST_CASE("store leases: claim, renew, release and fenced updates", "[store][lease]") {
+  World w;
+  const Time t0 = Now();
+  Request r = w.Submit(RequestType::kAccess, true);
+  Store& st = *w.store;
+  CHECK(st.ClaimRequest("req_missing", "x#1", t0, t0 + kLease).status().code() == Code::kNotFound);
+  CHECK(*st.ClaimRequest(r.id, "x#1", t0, t0 + kLease) == false);  // pending: not claimable
+  REQUIRE(w.wf->Act(r.id, Action::kApprove, "alice", "").ok());
+  CHECK(st.Claimable(t0, 10)->size() == 1);
+  const int64_t v = st.Get(r.id)->version;
+  CHECK(*st.ClaimRequest(r.id, "x#1", t0, t0 + kLease) == true);
+  CHECK(st.Get(r.id)->version == v + 1);  // the claim fences writes prepared before it
+  CHECK(st.Claimable(t0, 10)->empty());
+  CHECK(*st.ClaimRequest(r.id, "y#1", t0 + kLease, t0 + 2 * kLease) == false);  // lease_until == now: still live
+  CHECK(*st.RenewLease(r.id, "y#1", t0 + 3 * kLease) == false);
+  CHECK(*st.RenewLease(r.id, "x#1", t0 + 2 * kLease) == true);
+  CHECK(*st.ClaimRequest(r.id, "y#1", t0 + kLease + std::chrono::seconds(1), t0 + 3 * kLease) == false);
+
+  Request cur = *st.Get(r.id);
+  cur.note = "by y";
+  CHECK(st.UpdateLeased(cur, "y#1", Event{0, t0, "note", "y", "n", "", ""}, AuditEntry{}).code() == Code::kConflict);
+  cur.note = "by x";
+  REQUIRE(st.UpdateLeased(cur, "x#1", Event{0, t0, "note", "x", "n", "", ""}, AuditEntry{}).ok());
+  CHECK(st.Get(r.id)->note == "by x");
+
+  REQUIRE(st.ReleaseLease(r.id, "x#1").ok());
+  CHECK(st.Claimable(t0, 10)->size() == 1);
+  CHECK(*st.ClaimRequest(r.id, "y#1", t0, t0 + kLease) == true);
+  CHECK(st.UpdateLeased(*st.Get(r.id), "x#1", Event{0, t0, "note", "x", "n", "", ""}, AuditEntry{}).code() ==
+        Code::kConflict);
+}
+
+TEST_CASE("the heartbeat keeps a slow request's lease: a second worker never runs it", "[workflow][lease]") {
+  WorkflowPolicy p;
+  p.auto_approve = {RequestType::kAccess};
+  World w(p);
+  CountingExecutor slow;
+  slow.delay = std::chrono::milliseconds(3500);  // > 3 lease lengths
+  WorkerOptions o;
+  o.lease = std::chrono::seconds(1);
+  Worker first(*w.wf, slow, o);
+  Request r = w.Submit(RequestType::kAccess, true, "self_service");
+
+  // A second process: its own store connection, workflow and worker.
+  auto store2 = testing::OpenTestStore(w.dir);
+  DeadlineRules rules;
+  rules.timezone = "Europe/Berlin";
+  WorkflowPolicy p2 = p;
+  p2.pseudonym_key = "test-key";
+  Workflow wf2(*store2, *DeadlineEngine::Create(rules), p2);
+  CountingExecutor ex2;
+  Worker second(wf2, ex2, o);
+
+  int first_ran = -1;
+  std::thread t([&] {
+    auto n = first.RunOnce();
+    first_ran = n.ok() ? *n : -1;
+  });
+  int second_ran = 0;
+  for (int i = 0; i < 12; ++i) {  // every 0.25 s while the first runs
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    second_ran += *second.RunOnce();
+  }
+  t.join();
+  CHECK(first_ran == 1);
+  CHECK(second_ran == 0);
+  CHECK(ex2.calls == 0);
+  CHECK(slow.calls == 1);
+  CHECK(w.store->Get(r.id)->status == S::kCompleted);
+  CHECK(CountEvents(*w.store, r.id, "started") == 1);
+  CHECK(CountEvents(*w.store, r.id, "taken_over") == 0);
+}
+
+TEST_CASE("two workers on one store run each request exactly once", "[workflow][lease]") {
+  WorkflowPolicy p;
+  p.auto_approve = {RequestType::kAccess, RequestType::kErasure};
+  p.erasure_grace = Duration{};
+  World w(p);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(w.Submit(i % 2 ? RequestType::kAccess : RequestType::kErasure, true, "self_service").id);
+
+  auto store2 = testing::OpenTestStore(w.dir);
+  DeadlineRules rules;
+  rules.timezone = "Europe/Berlin";
+  WorkflowPolicy p2 = p;
+  p2.pseudonym_key = "test-key";
+  Workflow wf2(*store2, *DeadlineEngine::Create(rules), p2);
+  CountingExecutor ex1, ex2;
+  ex1.delay = ex2.delay = std::chrono::milliseconds(30);
+  Worker w1(*w.wf, ex1), w2(wf2, ex2);
+  int n1 = 0, n2 = 0;
+  std::thread t1([&] {
+    auto n = w1.RunOnce();
+    n1 = n.ok() ? *n : -100;
+  });
+  std::thread t2([&] {
+    auto n = w2.RunOnce();
+    n2 = n.ok() ? *n : -100;
+  });
+  t1.join();
+  t2.join();
+  CHECK(n1 + n2 == 12);
+  CHECK(ex1.calls + ex2.calls == 12);
+  for (const auto& id : ids) {
+    INFO(id);
+    CHECK(ex1.per_request[id] + ex2.per_request[id] == 1);
+    CHECK(w.store->Get(id)->status == S::kCompleted);
+    CHECK(CountEvents(*w.store, id, "started") == 1);
+    CHECK(CountEvents(*w.store, id, "completed") == 1);
+  }
+  CheckAudit(*w.store);
+}
+
+TEST_CASE("an operator's note while a request runs does not cost the worker its result", "[workflow][lease]") {
+  WorkflowPolicy p;
+  p.auto_approve = {RequestType::kAccess};
+  World w(p);
+  CountingExecutor ex;
+  ex.during = [&](const Request& r) { REQUIRE(w.wf->Act(r.id, Action::kNote, "alice", "called the subject").ok()); };
+  Worker worker(*w.wf, ex);
+  Request r = w.Submit(RequestType::kAccess, true, "self_service");
+  REQUIRE(*worker.RunOnce() == 1);
+  CHECK(w.store->Get(r.id)->status == S::kCompleted);
+}
+
+namespace {
+// Throws like std::stoll did on user_id 9999999999999999999, for the first
+// request it sees; what() quotes the value, as library exceptions may.
+struct ThrowingExecutor : Executor {
+  std::string throw_for;
+  int calls = 0;
+  Result<nlohmann::json> Execute(const Request& r) override {
+    ++calls;
+    if (r.id == throw_for) throw std::out_of_range("stoll: 9999999999999999999");
+    return nlohmann::json{{"counts", {{"app.users", 1}}}};
+  }
+  Result<nlohmann::json> Plan(const Request&) override { return nlohmann::json::array(); }
+};
+}  // namespace
+
+TEST_CASE("an exception on one request fails that request and the worker goes on", "[workflow]") {
+  WorkflowPolicy p;
+  p.auto_approve = {RequestType::kAccess};
+  World w(p);
+  ThrowingExecutor ex;
+  Worker worker(*w.wf, ex);
+  NewRequest odd;
+  odd.type = RequestType::kAccess;
+  odd.channel = "self_service";
+  odd.subject.user_id = "9999999999999999999";
+  odd.verified = true;
+  Request bad = *w.wf->Submit(odd, "tester");
+  Request good = w.Submit(RequestType::kAccess, true, "self_service");
+  ex.throw_for = bad.id;
+  auto n = worker.RunOnce();
+  REQUIRE(n.ok());
+  CHECK(*n == 2);
+  CHECK(worker.failed() == 1);
+  CHECK(ex.calls == 2);
+  Request b = *w.store->Get(bad.id);
+  CHECK(b.status == S::kFailed);
+  CHECK_THAT(b.result["error"].get<std::string>(), Catch::Contains("internal error"));
+  CHECK_THAT(b.result["error"].get<std::string>(), Catch::Contains("std::out_of_range"));
+  // No identity value in the error, the events or the audit log.
+  CHECK(b.result.dump().find("9999999999999999999") == std::string::npos);
+  auto events = w.store->Events(bad.id);
+  for (const auto& e : *events) CHECK(e.reason.find("9999999999999999999") == std::string::npos);
+  auto audit = w.store->Audit(bad.id);
+  for (const auto& a : *audit) CHECK(ToJson(a).dump().find("9999999999999999999") == std::string::npos);
+  CHECK(w.store->Get(good.id)->status == S::kCompleted);
+  REQUIRE(*worker.RunOnce() == 0);  // nothing left stuck
+  CHECK(ex.calls == 2);
+}
+
+TEST_CASE("an admin can fail or cancel a stuck in_progress request, with a reason", "[workflow][lease]") {
+  WorkflowPolicy p;
+  p.auto_approve = {RequestType::kAccess, RequestType::kErasure};
+  p.erasure_grace = Duration{};
+  World w(p);
+  const nlohmann::json admin = {{"stop_running", true}};
+  Request r = w.Submit(RequestType::kAccess, true, "self_service");
+  const std::string hung = "host-a:1:aaaaaaaa#1";
+  REQUIRE(w.wf->Start(r.id, hung, kLease).ok());
+
+  // Not without the admin's reach, not without a reason.
+  auto op = w.wf->Act(r.id, Action::kFail, "olga", "stuck");
+  CHECK(op.status().code() == Code::kConflict);
+  CHECK_THAT(op.status().message(), Catch::Contains("\"in_progress\""));
+  CHECK(w.wf->Act(r.id, Action::kCancel, "olga", "stuck").status().code() == Code::kConflict);
+  CHECK(w.wf->Act(r.id, Action::kFail, "alice", "", admin).status().field() == "/reason");
+
+  auto failed = w.wf->Act(r.id, Action::kFail, "alice", "worker hung on connector app", admin);
+  REQUIRE(failed.ok());
+  CHECK(failed->status == S::kFailed);
+  auto events = *w.store->Events(r.id);
+  CHECK(events.back().kind == "failed");
+  CHECK(events.back().actor == "alice");
+  CHECK(events.back().reason == "worker hung on connector app");
+  // The hung worker, should it return, cannot overwrite that.
+  CHECK(w.wf->Finish(r.id, hung, Result<nlohmann::json>(nlohmann::json::object())).status().code() == Code::kConflict);
+  CHECK(w.store->Get(r.id)->status == S::kFailed);
+  // Retry queues it again and a worker runs it.
+  REQUIRE(w.wf->Act(r.id, Action::kRetry, "alice", "").ok());
+  CountingExecutor ex;
+  Worker worker(*w.wf, ex);
+  REQUIRE(*worker.RunOnce() == 1);
+  CHECK(w.store->Get(r.id)->status == S::kCompleted);
+
+  Request e = w.Submit(RequestType::kErasure, true, "self_service");
+  REQUIRE(w.wf->Start(e.id, hung, kLease).ok());
+  auto cancelled = w.wf->Act(e.id, Action::kCancel, "alice", "subject withdrew; stopped by hand", admin);
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->status == S::kCancelled);
+  CHECK(w.store->Events(e.id)->back().reason == "subject withdrew; stopped by hand");
+  // Failing is only for a running request.
+  CHECK(w.wf->Act(e.id, Action::kFail, "alice", "x", admin).status().code() == Code::kConflict);
   CheckAudit(*w.store);
 }
 

@@ -91,6 +91,7 @@ SQL
   "store": {"sqlite": "lethe.db"},
   "self_service": {"erasure_grace": "PT0S"},
   "exports": {"dir": "exports"},
+  "workers": {"lease": "PT1S"},
   "audit": {"pseudonym_key_env": "LETHE_AUDIT_KEY"},
   "connectors": [
     {"name": "app", "type": "sqlite", "path": "app.db",
@@ -161,6 +162,9 @@ crash_until_done() {
     rc=0
     wait "$pid" 2>/dev/null || rc=$?
     [[ "$rc" != 137 ]] || killed=$((killed + 1))
+    # The killed run held the request's lease; the next run may take it
+    # over only once it has expired (PT1S, counted in whole seconds).
+    [[ "$rc" != 137 ]] || sleep 2.2
     echo "  run $k: killed after ${ms} ms (exit $rc), status $(request_status "$id"), tasks done $(request_progress "$id")"
     if [[ -n "$AFTER_KILL" ]]; then "$AFTER_KILL"; fi
     [[ "$(request_status "$id")" == completed ]] && break

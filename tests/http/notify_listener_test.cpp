@@ -44,8 +44,8 @@ struct Service {
 
 Request Complete(Workflow& wf, const std::string& id, json outcome = json::object()) {
   REQUIRE(wf.Act(id, Action::kApprove, "alice", "").ok());
-  REQUIRE(wf.Start(id).ok());
-  auto done = wf.Finish(id, Result<json>(outcome));
+  REQUIRE(wf.Start(id, "test-worker#1", std::chrono::seconds(60)).ok());
+  auto done = wf.Finish(id, "test-worker#1", Result<json>(outcome));
   INFO(done.status().ToString());
   REQUIRE(done.ok());
   return *done;
@@ -310,11 +310,11 @@ TEST_CASE("listener: operators hear of a failed request, once per failure", "[no
   auto r = svc.wf.Submit(in, "alice");
   REQUIRE(r.ok());
   REQUIRE(svc.wf.Act(r->id, Action::kApprove, "alice", "").ok());
-  REQUIRE(svc.wf.Start(r->id).ok());
-  REQUIRE(svc.wf.Finish(r->id, Result<json>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(svc.wf.Start(r->id, "test-worker#1", std::chrono::seconds(60)).ok());
+  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<json>(Status::Unavailable("connector app unreachable"))).ok());
   REQUIRE(svc.wf.Act(r->id, Action::kRetry, "alice", "").ok());
-  REQUIRE(svc.wf.Start(r->id).ok());
-  REQUIRE(svc.wf.Finish(r->id, Result<json>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(svc.wf.Start(r->id, "test-worker#1", std::chrono::seconds(60)).ok());
+  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<json>(Status::Unavailable("connector app unreachable"))).ok());
   svc.Tick(kT0);
   svc.Tick(kT0 + std::chrono::minutes(1));
   auto mails = MailsTo(ops, 3);

@@ -166,8 +166,8 @@ TEST_CASE("scheduler: exports are deleted after exports.keep, and that is audite
     PinClock pin(kT0 + std::chrono::hours(1));
     Workflow wf(*w.store, Engine(), Policy());
     REQUIRE(wf.Act(r.id, Action::kApprove, "alice", "").ok());
-    REQUIRE(wf.Start(r.id).ok());
-    auto done = wf.Finish(r.id, Result<json>(json{{"export_path", zip}}));
+    REQUIRE(wf.Start(r.id, "test-worker#1", std::chrono::seconds(60)).ok());
+    auto done = wf.Finish(r.id, "test-worker#1", Result<json>(json{{"export_path", zip}}));
     REQUIRE(done.ok());
     REQUIRE(done->status == RequestStatus::kCompleted);
   }

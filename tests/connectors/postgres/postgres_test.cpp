@@ -297,6 +297,25 @@ TEST_CASE("postgres: identity values never become SQL", "[postgres]") {
   CHECK_FALSE(s.ok());
 }
 
+TEST_CASE("postgres: an integer identity out of the column's range matches nothing", "[postgres]") {
+  // Sent as is, the server fails the whole statement (SQLSTATE 22003) and
+  // with it the request; it can equal no row, so it is left out (issue 8, item 6).
+  Db db;
+  auto conn = MakeConnected(db.Config(db.DefaultCollections()));
+  for (const std::string big : {"9999999999999999999", "-9999999999999999999", "99999999999999999999"}) {
+    INFO(big);
+    CHECK(FindAll(*conn, "users", {{"id", {big}}}).empty());
+    CHECK(FindAll(*conn, "applications", {{"user_id", {big, "2"}}}).size() == 1);
+  }
+  // applications.id is int4: 3000000000 fits int8 but not the column.
+  EraseAction del;
+  del.kind = EraseAction::Kind::kDelete;
+  auto n = conn->Erase(Spec(*conn, "applications"), {}, {"3000000000", "9999999999999999999"}, del);
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  CHECK(db.Scalar("SELECT count(*) FROM " + db.schema() + ".applications") == "3");
+}
+
 TEST_CASE("postgres: Find streams and stops when the sink says so", "[postgres]") {
   Db db;
   db.Exec("INSERT INTO " + db.schema() + ".applications (id, user_id, title) "

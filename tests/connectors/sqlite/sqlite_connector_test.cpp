@@ -165,6 +165,35 @@ TEST_CASE("sqlite connector: an injection attempt in an identity value stays dat
   CHECK(Count(dir.path / "app.db", "SELECT count(*) FROM users") == 2);
 }
 
+TEST_CASE("sqlite connector: an integer-looking identity out of int64 range matches nothing, never throws") {
+  // user_id 9999999999999999999 used to reach std::stoll, whose exception
+  // escaped the worker and wedged the queue (issue 8, item 6).
+  TempDir dir;
+  Exec(dir.path / "app.db", std::string(kSchema) +
+                                "CREATE TABLE loose (id, user_ref, note);"
+                                "INSERT INTO loose VALUES (1, '9999999999999999999', 'text'), (2, 1, 'int');");
+  auto cfg = ConfigFor(dir.path);
+  cfg["collections"].push_back({{"name", "loose"}, {"primary_key", "id"}, {"references", {{"user_ref", "users.id"}}}});
+  auto conn = Make(cfg, dir.path);
+  REQUIRE(conn->Connect().ok());
+  for (std::string v : {"9999999999999999999", "-9999999999999999999", "99999999999999999999", "9223372036854775808"}) {
+    INFO(v);
+    CHECK(FindAll(*conn, "users", {{"id", {v}}}).empty());
+    CHECK(FindAll(*conn, "orders", {{"user_id", {v, "2"}}}).size() == 1);  // the other value still matches
+    auto r = conn->Erase(Coll(*conn, "orders"), {}, {v}, {});
+    REQUIRE(r.ok());
+    CHECK(*r == 0);
+  }
+  // In a column without a type the value is compared as the text it is.
+  auto loose = FindAll(*conn, "loose", {{"user_ref", {"9999999999999999999"}}});
+  REQUIRE(loose.size() == 1);
+  CHECK(loose[0].key == "1");
+  // The edges of int64 are still integers.
+  CHECK(FindAll(*conn, "users", {{"id", {"9223372036854775807"}}}).empty());
+  CHECK(FindAll(*conn, "users", {{"id", {"-9223372036854775808"}}}).empty());
+  CHECK(Count(dir.path / "app.db", "SELECT count(*) FROM orders") == 3);
+}
+
 TEST_CASE("sqlite connector erases: delete, mask, keep") {
   TempDir dir;
   fs::path db = dir.path / "app.db";
