@@ -47,6 +47,8 @@ struct Config {
   std::string export_password_env;  // optional: AES-256 zip password
 
   std::string audit_key_env = "LETHE_AUDIT_KEY";
+  std::string audit_chain_key_env;  // "" : the chain is keyed with the pseudonym key
+  std::string audit_anchor_file;    // "" : no anchor (truncation is not detected); resolved path
 
   nlohmann::json notify = nlohmann::json::object();      // parsed by the notifier
   nlohmann::json recipients = nlohmann::json::array();   // Art. 19 recipients
