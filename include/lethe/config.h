@@ -48,6 +48,8 @@ struct Config {
   std::string export_password_env;  // optional: AES-256 zip password
 
   std::string audit_key_env = "LETHE_AUDIT_KEY";
+  std::string audit_chain_key_env;  // "" : the chain is keyed with the pseudonym key
+  std::string audit_anchor_file;    // "" : no anchor (truncation is not detected); resolved path
 
   // workers (contract §1 and §2): how long a claimed request stays claimed
   // without a heartbeat. concurrency and retries are read and kept for the

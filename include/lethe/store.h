@@ -128,6 +128,9 @@ class Store {
   virtual Status SaveTask(Task& t) = 0;
 
   // --- audit log.
+  // The chain key and the anchor's hook (AuditChainOptions). Call once, right
+  // after Open and before any append; without it entries are unkeyed.
+  virtual void SetAuditChain(AuditChainOptions chain) = 0;
   virtual Status AppendAudit(AuditEntry e) = 0;
   // request_id empty: the whole log, in seq order.
   virtual Result<std::vector<AuditEntry>> Audit(const std::string& request_id = "") = 0;

@@ -108,7 +108,22 @@ Result<Config> ParseConfig(const json& doc, const std::string& file, const std::
         return fail(Status::Invalid("the lease must be at least PT1S", "/workers/lease"));
     }
   }
-  if (doc.contains("audit")) c.audit_key_env = doc["audit"]["pseudonym_key_env"];
+  if (doc.contains("audit")) {
+    const json& a = doc["audit"];
+    c.audit_key_env = a["pseudonym_key_env"];
+    c.audit_chain_key_env = a.value("chain_key_env", "");
+    if (a.contains("anchor_file")) {
+      c.audit_anchor_file = c.Resolve(a["anchor_file"].get<std::string>());
+      // The anchor exists to outlive a rewrite of the store: it must not be the store itself.
+      if (c.store.contains("sqlite") && c.store["sqlite"].is_string()) {
+        const std::string db = c.Resolve(c.store["sqlite"].get<std::string>());
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+          if (std::filesystem::path(c.audit_anchor_file).lexically_normal() ==
+              std::filesystem::path(db + suffix).lexically_normal())
+            return fail(Status::Invalid("the anchor file must be outside the store", "/audit/anchor_file"));
+      }
+    }
+  }
   if (doc.contains("notify")) {
     c.notify = doc["notify"];
     for (size_t i = 0; i < c.notify.value("reminders", json::array()).size(); ++i) {

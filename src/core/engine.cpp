@@ -10,9 +10,26 @@ Result<std::unique_ptr<Engine>> Engine::Open(Config config) {
     return Status::Invalid((config.path.empty() ? "" : config.path + ": ") + st.ToString(), st.field());
   }
   e->pseudonym_key = *key;
+  std::string chain_secret = e->pseudonym_key;
+  if (!config.audit_chain_key_env.empty()) {
+    auto ck = config.Secret(config.audit_chain_key_env, "/audit/chain_key_env");
+    if (!ck.ok()) {
+      const Status& st = ck.status();
+      return Status::Invalid((config.path.empty() ? "" : config.path + ": ") + st.ToString(), st.field());
+    }
+    chain_secret = *ck;
+  }
+  e->audit_chain_key = AuditChainKey(chain_secret);
   auto store = Store::Open(config.store, config.base_dir);
   if (!store.ok()) return store.status();
   e->store = std::move(*store);
+  AuditChainOptions chain;
+  chain.key = e->audit_chain_key;
+  if (!config.audit_anchor_file.empty()) {
+    e->audit_anchor = std::make_unique<AuditAnchor>(config.audit_anchor_file, e->audit_chain_key);
+    chain.on_commit = [anchor = e->audit_anchor.get()](const AuditHead& h) { anchor->Note(h); };
+  }
+  e->store->SetAuditChain(std::move(chain));
   auto deadlines = DeadlineEngine::Create(config.deadlines);
   if (!deadlines.ok()) return deadlines.status();
   WorkflowPolicy policy;
@@ -23,6 +40,15 @@ Result<std::unique_ptr<Engine>> Engine::Open(Config config) {
   e->workflow = std::make_unique<Workflow>(*e->store, std::move(*deadlines), std::move(policy));
   e->config = std::move(config);
   return e;
+}
+
+Result<ChainReport> Engine::CheckAudit() {
+  auto entries = store->Audit();
+  if (!entries.ok()) return entries.status();
+  if (!audit_anchor) return CheckChain(*entries, audit_chain_key, nullptr);
+  auto heads = ReadAnchor(audit_anchor->path(), audit_chain_key);
+  if (!heads.ok()) return heads.status();
+  return CheckChain(*entries, audit_chain_key, &*heads);
 }
 
 }  // namespace lethe

@@ -207,9 +207,11 @@ Reply Audit(Service& s, Context& ctx) {
   for (const AuditEntry& e : *entries) items.push_back(ToJson(e));
   nlohmann::json j = {{"items", std::move(items)}};
   if (id.empty()) {
-    // The whole log is a chain; verify it so the UI can show it is intact.
-    Status chain = VerifyChain(*entries);
-    j["chain"] = chain.ok() ? nlohmann::json{{"ok", true}} : nlohmann::json{{"ok", false}, {"message", chain.message()}};
+    // The whole log is a keyed chain, anchored when configured; verify it so
+    // the UI can show it is intact.
+    Result<ChainReport> chain = s.engine().CheckAudit();
+    j["chain"] = chain.ok() ? nlohmann::json{{"ok", true}}
+                            : nlohmann::json{{"ok", false}, {"message", chain.status().message()}};
   }
   return Reply::Json(200, j);
 }

@@ -68,13 +68,33 @@ bool PlausibleToken(const std::string& t) {
 
 }  // namespace
 
-Status IssueVerificationCode(Store& store, const Request& r, Time now, std::string* code_out) {
+Status IssueVerificationCode(Store& store, const Request& r, Time now) {
   if (r.subject.email.empty()) return Status::Invalid("the subject has no email address to send a code to", "/subject/email");
   auto existing = store.GetRecord(kCodeKind, r.id);
   if (!existing.ok()) return existing.status();
   int issued = existing->has_value() ? (*existing)->value.value("issued", 0) : 0;
   if (issued >= kVerifyMaxIssues) return Status(Code::kRateLimited, "too many verification codes for this request");
 
+  // Count the mail now (the limit is on mails asked for); an earlier code
+  // stays valid until this mail's code replaces it.
+  Record rec;
+  if (existing->has_value()) rec = **existing;
+  rec.kind = kCodeKind;
+  rec.key = r.id;
+  rec.value["issued"] = issued + 1;
+  if (!rec.value.contains("code_sha256")) rec.due_at = now + std::chrono::seconds(kVerifyCodeTtlSeconds);
+  rec.created_at = now;
+  LETHE_RETURN_IF_ERROR(store.PutRecord(rec));
+
+  auto queued = Enqueue(store, "verify:" + r.id + ":" + std::to_string(issued + 1), notify::VerificationCodeMail(r), now);
+  if (!queued.ok()) return queued.status();
+  spdlog::info("verification mail queued for request {} ({} of {})", r.id, issued + 1, kVerifyMaxIssues);
+  return Status::Ok();
+}
+
+Result<std::string> MintVerificationCode(Store& store, const std::string& request_id, Time now) {
+  auto existing = store.GetRecord(kCodeKind, request_id);
+  if (!existing.ok()) return existing.status();
   auto code = NewCode();
   if (!code.ok()) return code.status();
   auto code_id = RandomHexId(8);
@@ -83,21 +103,16 @@ Status IssueVerificationCode(Store& store, const Request& r, Time now, std::stri
 
   Record rec;
   rec.kind = kCodeKind;
-  rec.key = r.id;
+  rec.key = request_id;
   rec.value = {{"code_id", *code_id},
                {"code_sha256", CodeDigest(*code_id, *code)},
                {"expires_at", FormatRfc3339(expires)},
                {"attempts", 0},
-               {"issued", issued + 1}};
+               {"issued", existing->has_value() ? (*existing)->value.value("issued", 0) : 0}};
   rec.due_at = expires;
   rec.created_at = now;
   LETHE_RETURN_IF_ERROR(store.PutRecord(rec));
-
-  auto queued = Enqueue(store, "verify:" + r.id + ":" + *code_id, notify::VerificationCodeMail(r, *code), now);
-  if (!queued.ok()) return queued.status();
-  spdlog::info("verification code issued for request {} ({} of {})", r.id, issued + 1, kVerifyMaxIssues);
-  if (code_out != nullptr) *code_out = *code;
-  return Status::Ok();
+  return *code;
 }
 
 Status CheckVerificationCode(Store& store, const std::string& request_id, const std::string& code, Time now) {
@@ -106,6 +121,9 @@ Status CheckVerificationCode(Store& store, const std::string& request_id, const 
   if (!loaded->has_value()) return Status::NotFound("no verification code is pending for this request");
   Record rec = **loaded;
   const std::string code_id = rec.value.value("code_id", "");
+  // Counted but not sent yet: there is no code to compare with.
+  if (code_id.empty() || !rec.value.contains("code_sha256"))
+    return Status::NotFound("no verification code is pending for this request");
   int attempts = rec.value.value("attempts", 0);
   if (attempts >= kVerifyMaxAttempts) {
     return Status(Code::kRateLimited, "too many wrong codes: ask for a new code");
@@ -151,34 +169,69 @@ Status CheckVerificationCode(Store& store, const std::string& request_id, const 
   return Status::Invalid("wrong code", "/code");
 }
 
-Result<std::string> IssueDownloadLink(Store& store, const Config& config, const Request& r, Time now) {
+Status IssueDownloadLink(Store& store, const Config& config, const Request& r, Time now) {
+  if (r.subject.email.empty()) {
+    spdlog::warn("download link for request {} not mailed: the subject has no email address", r.id);
+    return Status::Ok();
+  }
+  const Time expires = now + std::chrono::duration_cast<std::chrono::seconds>(config.link_ttl.Approx());
+  // A random key part: two links for one request are two mails.
+  auto nonce = RandomHexId(8);
+  if (!nonce.ok()) return nonce.status();
+  auto queued = Enqueue(store, "download:" + r.id + ":" + *nonce, notify::DownloadLinkMail(r, expires), now);
+  if (!queued.ok()) return queued.status();
+  spdlog::info("download link mail queued for request {}, valid until {}", r.id, FormatRfc3339(expires));
+  return Status::Ok();
+}
+
+Result<std::string> MintDownloadToken(Store& store, const std::string& request_id, Time expires_at, Time now) {
   unsigned char raw[32];
   if (!notify::RandomBytes(raw, sizeof raw)) return Status::Internal("RAND_bytes failed");
   std::string token = notify::Base64Url(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
-  const std::string digest = notify::Sha256Hex(token);
-  const Time expires = now + std::chrono::duration_cast<std::chrono::seconds>(config.link_ttl.Approx());
-
   Record rec;
   rec.kind = kTokenKind;
-  rec.key = digest;
-  rec.value = {{"request_id", r.id}, {"expires_at", FormatRfc3339(expires)}};
-  rec.due_at = expires;
+  rec.key = notify::Sha256Hex(token);
+  rec.value = {{"request_id", request_id}, {"expires_at", FormatRfc3339(expires_at)}};
+  rec.due_at = expires_at;
   rec.created_at = now;
   auto put = store.PutRecordIfAbsent(rec);
   if (!put.ok()) return put.status();
   if (!*put) return Status::Internal("download token collision");  // 2^-256: a broken RNG
-
-  if (r.subject.email.empty()) {
-    spdlog::warn("download link for request {} not mailed: the subject has no email address", r.id);
-    return token;
-  }
-  std::string base = config.public_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  auto queued = Enqueue(store, "download:" + r.id + ":" + digest.substr(0, 16),
-                        notify::DownloadLinkMail(r, base + "/v1/downloads/" + token, expires), now);
-  if (!queued.ok()) return queued.status();
-  spdlog::info("download link issued for request {}, valid until {}", r.id, FormatRfc3339(expires));
   return token;
+}
+
+Status FillSecret(Store& store, const std::string& public_url, Message& m, Time now, MintedSecret* minted) {
+  if (m.secret.is_null()) return Status::Ok();
+  const size_t at = m.body.find(kSecretPlaceholder);
+  if (!m.secret.is_object() || at == std::string::npos || m.request_id.empty())
+    return Status::Invalid("outbox message has a malformed secret reference", "/secret");
+  const std::string kind = m.secret.value("kind", "");
+  std::string text;
+  if (kind == "verify_code") {
+    auto code = MintVerificationCode(store, m.request_id, now);
+    if (!code.ok()) return code.status();
+    text = *code;
+  } else if (kind == "download_link") {
+    auto expires = ParseRfc3339(m.secret.value("expires_at", ""));
+    if (!expires.ok()) return Status::Invalid("download link without a valid expires_at", "/secret/expires_at");
+    auto token = MintDownloadToken(store, m.request_id, *expires, now);
+    if (!token.ok()) return token.status();
+    if (minted != nullptr) minted->token_digest = notify::Sha256Hex(*token);
+    std::string base = public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    text = base + "/v1/downloads/" + *token;
+  } else {
+    return Status::Invalid("outbox message names an unknown secret kind", "/secret/kind");
+  }
+  m.body.replace(at, std::string(kSecretPlaceholder).size(), text);
+  m.secret = nullptr;
+  return Status::Ok();
+}
+
+void RevokeSecret(Store& store, const MintedSecret& minted) {
+  if (minted.token_digest.empty()) return;
+  Status st = store.DeleteRecord(kTokenKind, minted.token_digest);
+  if (!st.ok()) spdlog::warn("could not withdraw an unsent download link: {}", st.ToString());
 }
 
 Result<std::string> ResolveDownloadToken(Store& store, const std::string& token, Time now) {

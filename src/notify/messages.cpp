@@ -129,23 +129,27 @@ Message CompletedMail(const Request& r) {
                        Signature());
 }
 
-Message VerificationCodeMail(const Request& r, const std::string& code) {
-  return ToSubject(r, "Your verification code for privacy request " + r.id,
+Message VerificationCodeMail(const Request& r) {
+  Message m = ToSubject(r, "Your verification code for privacy request " + r.id,
                    "To confirm that you made this request for " + Kind(r) + ", enter this code:\n\n    " +
-                       code + "\n\nReference: " + r.id +
+                       std::string(kSecretPlaceholder) + "\n\nReference: " + r.id +
                        "\nThe code expires in 15 minutes. If you did not make this request, ignore this\n"
                        "message: nothing will happen without the code.\n" +
                        Signature());
+  m.secret = {{"kind", "verify_code"}};
+  return m;
 }
 
-Message DownloadLinkMail(const Request& r, const std::string& url, Time expires_at) {
-  return ToSubject(r, "Your data from privacy request " + r.id + " is ready",
+Message DownloadLinkMail(const Request& r, Time expires_at) {
+  Message m = ToSubject(r, "Your data from privacy request " + r.id + " is ready",
                    "The copy of your personal data you asked for is ready.\n\nDownload it here (the link works "
                    "until " +
-                       FormatRfc3339(expires_at) + "):\n\n    " + url +
+                       FormatRfc3339(expires_at) + "):\n\n    " + std::string(kSecretPlaceholder) +
                        "\n\nReference: " + r.id + "\nDo not forward this link: anyone who has it can download "
                        "the file.\n" +
                        Signature());
+  m.secret = {{"kind", "download_link"}, {"expires_at", FormatRfc3339(expires_at)}};
+  return m;
 }
 
 Message RecipientNotice(const Recipient& to, const Request& r, const std::string& subject_ref) {

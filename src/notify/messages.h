@@ -23,8 +23,10 @@ Message AcknowledgementMail(const Request& r);
 Message ExtensionMail(const Request& r);
 Message DeniedMail(const Request& r, const std::string& reason);
 Message CompletedMail(const Request& r);
-Message VerificationCodeMail(const Request& r, const std::string& code);
-Message DownloadLinkMail(const Request& r, const std::string& url, Time expires_at);
+// These two carry a secret made at send time (Message::secret): the queued
+// body holds kSecretPlaceholder where the code or the link goes.
+Message VerificationCodeMail(const Request& r);
+Message DownloadLinkMail(const Request& r, Time expires_at);
 
 // Art. 19 notice to one recipient. subject_ref is the audit pseudonym.
 Message RecipientNotice(const Recipient& to, const Request& r, const std::string& subject_ref);

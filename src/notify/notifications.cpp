@@ -73,8 +73,7 @@ class Listener {
       auto first = store.PutRecordIfAbsent(once);
       if (!first.ok()) return first.status();
       if (*first) {
-        auto token = IssueDownloadLink(store, config_, r, now);
-        if (!token.ok()) return token.status();
+        LETHE_RETURN_IF_ERROR(IssueDownloadLink(store, config_, r, now));
       }
     } else {
       LETHE_RETURN_IF_ERROR(Mail("completed:" + r.id, notify::CompletedMail(r), now));

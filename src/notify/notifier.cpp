@@ -35,6 +35,7 @@ json Message::ToJson() const {
     if (!secret_env.empty()) j["secret_env"] = secret_env;
   }
   if (!audit.is_null()) j["audit"] = audit;
+  if (!secret.is_null()) j["secret"] = secret;
   return j;
 }
 
@@ -56,6 +57,7 @@ Result<Message> Message::FromJson(const json& j) {
       return Status::Invalid("unknown channel \"" + m.channel + "\"", "/channel");
     }
     if (j.contains("audit")) m.audit = j["audit"];
+    if (j.contains("secret")) m.secret = j["secret"];
     return m;
   } catch (const json::exception& e) {
     return Status::Invalid(std::string("malformed outbox message: ") + e.what());
@@ -373,8 +375,11 @@ Status Notifier::SendMail(const Message& m, const std::string& delivery_id) {
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-  // Use STARTTLS whenever the server offers it.
-  curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  // With a password, TLS or nothing: a server (or someone in between) that
+  // does not offer STARTTLS must not get the credentials in clear. Without
+  // one, STARTTLS whenever the server offers it.
+  curl_easy_setopt(c, CURLOPT_USE_SSL,
+                   static_cast<long>(smtp_requires_tls() ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   if (!smtp_user_.empty()) {
     curl_easy_setopt(c, CURLOPT_USERNAME, smtp_user_.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, smtp_password_.c_str());
@@ -382,6 +387,9 @@ Status Notifier::SendMail(const Message& m, const std::string& delivery_id) {
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(c);
+  if (rc == CURLE_USE_SSL_FAILED)
+    return Status::Unavailable("smtp: the server offers no TLS (STARTTLS), and with notify.smtp.password_env set "
+                               "Lethe sends credentials only over TLS; nothing was sent");
   if (rc != CURLE_OK) return Status::Unavailable(std::string("smtp: ") + curl_easy_strerror(rc));
   return Status::Ok();
 }

@@ -48,6 +48,12 @@ struct Message {
   std::string signing;
   std::string secret_env;
 
+  // A secret the mail carries, made only when it is sent (links.h
+  // FillSecret), so the outbox never holds it: {"kind": "verify_code"} or
+  // {"kind": "download_link", "expires_at": RFC 3339}. `body` then holds
+  // kSecretPlaceholder where the code or link goes. null: no secret.
+  nlohmann::json secret = nullptr;
+
   // Bookkeeping, never PII.
   std::string request_id;              // may be empty
   // Optional audit entry written when the message is delivered (Art. 19
@@ -57,6 +63,9 @@ struct Message {
   nlohmann::json ToJson() const;
   static Result<Message> FromJson(const nlohmann::json& j);
 };
+
+// Where a mail's secret goes in its body until it is sent.
+inline constexpr const char* kSecretPlaceholder = "{{lethe:secret}}";
 
 struct WebhookTarget {
   std::string url;
@@ -88,6 +97,10 @@ class Notifier {
   Status Send(const Message& m, const std::string& delivery_id);
 
   bool has_smtp() const { return !smtp_url_.empty(); }
+  // True when mail must go over TLS (smtps://, or STARTTLS required): a
+  // password is set and must never cross the network in clear. Without one,
+  // STARTTLS is used when the server offers it.
+  bool smtp_requires_tls() const { return !smtp_password_.empty(); }
   const std::vector<std::string>& operators() const { return operators_; }
   const std::vector<Duration>& reminders() const { return reminders_; }
   const std::vector<WebhookTarget>& webhooks() const { return webhooks_; }

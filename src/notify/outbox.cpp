@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "notify/crypto_util.h"
+#include "notify/links.h"
 
 namespace lethe {
 
@@ -129,8 +130,16 @@ Result<DeliveryStats> Deliver(Store& store, Notifier& notifier, Time now, int li
       sent = Status::Unavailable("previous attempt did not finish (process died?)");
     } else if (!msg.ok()) {
       sent = msg.status();
+    } else if (msg->channel == "email" && !notifier.has_smtp()) {
+      sent = Status::Unavailable("no notify.smtp configured");  // before a code or link is made for nothing
     } else {
-      sent = notifier.Send(*msg, id);
+      // Codes and link tokens are made only now, in memory: the queued
+      // entry names them, never holds them (links.h).
+      Message out = *msg;
+      MintedSecret minted;
+      sent = FillSecret(store, notifier.public_url(), out, now, &minted);
+      if (sent.ok()) sent = notifier.Send(out, id);
+      if (!sent.ok()) RevokeSecret(store, minted);
     }
 
     if (sent.ok()) {

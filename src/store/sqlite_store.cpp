@@ -1,8 +1,13 @@
 // The SQLite Store. One connection guarded by a mutex: SQLite serializes
 // writers anyway, and one connection keeps transactions simple. WAL lets the
 // CLI read (and write, after busy waits) while a server runs.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -612,6 +617,12 @@ class SqliteStore : public Store {
     return s.status();
   }
 
+  void SetAuditChain(AuditChainOptions chain) override {
+    std::lock_guard lock(mu_);
+    chain_ = std::move(chain);
+    keyed_from_ = -1;
+  }
+
   Status AppendAudit(AuditEntry e) override {
     std::lock_guard lock(mu_);
     return InTransaction([&] { return AppendAuditLocked(std::move(e)); });
@@ -773,11 +784,16 @@ class SqliteStore : public Store {
     // read the audit chain's head and append conflicting entries.
     LETHE_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
     Status st = body();
+    if (st.ok()) st = Exec(db_, "COMMIT");
     if (!st.ok()) {
       Exec(db_, "ROLLBACK");
+      committed_head_.reset();
       return st;
     }
-    return Exec(db_, "COMMIT");
+    // Only a committed entry may be signed into the anchor.
+    if (committed_head_ && chain_.on_commit) chain_.on_commit(*committed_head_);
+    committed_head_.reset();
+    return st;
   }
 
   Status InsertEvent(const std::string& request_id, const Event& e) {
@@ -803,17 +819,56 @@ class SqliteStore : public Store {
     e.seq = seq;
     if (e.at == Time{}) e.at = Now();
     e.prev_hash = prev;
-    e.hash = ChainHash(prev, e);
+    e.hash = ChainHash(chain_.key, prev, e);
+    if (keyed_from_ < 0) LETHE_RETURN_IF_ERROR(LearnKeyedFrom(seq));
     Stmt s(db_, "INSERT INTO audit (seq, at, request_id, kind, actor, subject_ref, detail, prev_hash, hash) "
                 "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     s.Bind(1, e.seq).Bind(2, ToUnix(e.at)).Bind(3, e.request_id).Bind(4, e.kind).Bind(5, e.actor);
     s.Bind(6, e.subject_ref).Bind(7, e.detail.dump()).Bind(8, e.prev_hash).Bind(9, e.hash);
-    return s.Run();
+    LETHE_RETURN_IF_ERROR(s.Run());
+    committed_head_ = AuditHead{e.seq, e.hash, e.at, keyed_from_};
+    return Status::Ok();
+  }
+
+  // Once per process, at the first append: if the entry before `seq` is not
+  // keyed (a store written before keying) or there is none, keying begins at
+  // `seq`; the anchor records that. If it is keyed, this process cannot tell
+  // where keying began (0) and the anchor keeps what an earlier writer said.
+  Status LearnKeyedFrom(int64_t seq) {
+    keyed_from_ = 0;
+    if (chain_.key.empty()) return Status::Ok();
+    Stmt s(db_, "SELECT seq, at, request_id, kind, actor, subject_ref, detail, prev_hash, hash FROM audit "
+                "WHERE seq=?1");
+    s.Bind(1, seq - 1);
+    if (s.Step()) {
+      AuditEntry prev = ReadAudit(s);
+      if (ChainHash(chain_.key, prev.prev_hash, prev) != prev.hash) keyed_from_ = seq;
+    } else {
+      keyed_from_ = seq;
+    }
+    return s.status();
   }
 
   sqlite3* db_;
   std::mutex mu_;
+  AuditChainOptions chain_;
+  int64_t keyed_from_ = -1;                 // -1: not learnt yet (LearnKeyedFrom)
+  std::optional<AuditHead> committed_head_;  // the entry this transaction appended
 };
+
+// Creates `p` empty with mode 0600 if it does not exist; leaves an existing file alone.
+Status CreatePrivateFile(const std::filesystem::path& p) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    // open() applies the umask; 0600 is already the tightest mode it can give,
+    // but fchmod makes the mode exact whatever the umask.
+    ::fchmod(fd, 0600);
+    ::close(fd);
+    return Status::Ok();
+  }
+  if (errno == EEXIST) return Status::Ok();
+  return Status::Io("cannot create store " + p.string() + ": " + std::strerror(errno));
+}
 
 }  // namespace
 
@@ -830,6 +885,11 @@ Result<std::unique_ptr<Store>> Store::Open(const json& store_config, const std::
     std::error_code ec;
     std::filesystem::create_directories(p.parent_path(), ec);
   }
+  // The store holds identities, verification state and the audit log: it is
+  // created readable by its owner only. SQLite gives the -wal and -shm files
+  // the main file's mode, so creating the empty main file 0600 first (before
+  // any data is written) covers all three.
+  if (Status st = CreatePrivateFile(p); !st.ok()) return st;
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(p.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
