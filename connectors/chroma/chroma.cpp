@@ -28,6 +28,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/strict_json.h"
 #include "lethe/time.h"
 
 namespace lethe {
@@ -404,7 +405,10 @@ class ChromaConnector : public Connector {
     }
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    json parsed = json::parse(response, nullptr, /*allow_exceptions=*/false);
+    // Strict (depth, duplicate keys, integer range): a response is input
+    // from outside like any request body.
+    Result<json> strict = ParseStrictJson(response);
+    json parsed = strict.ok() ? std::move(*strict) : json(json::value_t::discarded);
     if (code < 200 || code >= 300) {
       std::string msg = "connector " + name_ + ": Chroma answered HTTP " + std::to_string(code);
       if (!parsed.is_discarded() && parsed.is_object()) {
@@ -417,7 +421,10 @@ class ChromaConnector : public Connector {
       if (code >= 500) return Status::Unavailable(msg);
       return Status::Io(msg);
     }
-    if (parsed.is_discarded()) return Io("Chroma answered with invalid JSON");
+    // The refusal's text is not passed on: it may quote the response (data).
+    if (parsed.is_discarded())
+      return Io("Chroma answered with JSON Lethe refuses (malformed, nested deeper than 64 levels, duplicate keys "
+                "or integers beyond 2^53)");
     *out = std::move(parsed);
     return Status::Ok();
   }

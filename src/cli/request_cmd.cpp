@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "lethe/strict_json.h"
 
 namespace lethe::cli {
 namespace {
@@ -93,9 +94,10 @@ void RunSubmit(const SubmitOptions& o) {
     in.received_at = *t;
   }
   if (!o.params.empty()) {
-    in.params = json::parse(o.params, nullptr, false);
-    if (in.params.is_discarded() || !in.params.is_object())
-      return (void)Fail(Status::Invalid("--params: expected a JSON object"));
+    Result<json> params = ParseStrictJson(o.params);
+    if (!params.ok()) return (void)Fail(Status::Invalid("--params: " + params.status().ToString()));
+    if (!params->is_object()) return (void)Fail(Status::Invalid("--params: expected a JSON object"));
+    in.params = std::move(*params);
   }
   auto e = OpenEngine(o.config);
   if (!e) return;

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "lethe/strict_json.h"
+
 namespace lethe {
 namespace {
 
@@ -147,18 +149,15 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!in) return Status::Invalid(path + ": cannot read the file");
   std::stringstream buf;
   buf << in.rdbuf();
-  json doc = json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    // Re-parse with exceptions only to get nlohmann's position message.
-    try {
-      (void)json::parse(buf.str());
-    } catch (const json::parse_error& e) {
-      return Status::Invalid(path + ": not valid JSON: " + e.what());
-    }
-    return Status::Invalid(path + ": not valid JSON");
+  // Strict like every JSON Lethe reads: a duplicate key in a config would
+  // otherwise silently drop the first value (a connector, a retention rule).
+  Result<json> doc = ParseStrictJson(buf.str());
+  if (!doc.ok()) {
+    const Status& st = doc.status();
+    return Status::Invalid(path + ": not valid JSON: " + st.ToString(), st.field());
   }
   std::string base = std::filesystem::absolute(path).parent_path().string();
-  return ParseConfig(doc, path, base);
+  return ParseConfig(*doc, path, base);
 }
 
 }  // namespace lethe

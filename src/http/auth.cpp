@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "core/hex.h"
+#include "lethe/strict_json.h"
 
 namespace lethe::http {
 namespace {
@@ -41,8 +42,13 @@ Result<std::string_view> BearerToken(std::string_view h) {
 Result<nlohmann::json> DecodeJsonPart(std::string_view part, const char* what) {
   std::string raw;
   if (!Base64UrlDecode(part, &raw)) return Status::Unauthorized(std::string("malformed token: bad ") + what + " encoding");
-  nlohmann::json j = nlohmann::json::parse(raw, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  // I-JSON (RFC 7493, as RFC 7515 section 4 and RFC 7519 section 4 ask):
+  // with two "sub" claims, which one would a check see and which one the
+  // handler? Duplicates, deep nesting and huge integers are refused.
+  Result<nlohmann::json> j = ParseStrictJson(raw);
+  if (!j.ok())
+    return Status::Unauthorized(std::string("malformed token: ") + what + ": " + j.status().ToString());
+  if (!j->is_object())
     return Status::Unauthorized(std::string("malformed token: ") + what + " is not a JSON object");
   return j;
 }

@@ -26,6 +26,20 @@ nlohmann::json TaskJson(const Task& t) {
   return j;
 }
 
+namespace {
+// What a subject sees instead of an internal failure text (connector errors
+// carry server paths, hosts and database messages; operators see those).
+constexpr const char* kPlainFailure = "processing failed; the privacy team has been told and will follow up";
+}  // namespace
+
+void HideInternals(nlohmann::json& request_json) {
+  request_json.erase("note");
+  request_json.erase("assignee");
+  auto result = request_json.find("result");
+  if (result != request_json.end() && result->is_object() && result->contains("error"))
+    (*result)["error"] = kPlainFailure;
+}
+
 Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool subject_view) {
   nlohmann::json j = r.ToJson(now);
   Result<std::vector<Event>> events = s.store().Events(r.id);
@@ -36,16 +50,19 @@ Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool s
   for (const Event& e : *events) {
     // Notes and assignments are the operators' working notes, not the subject's business.
     if (subject_view && (e.kind == "note" || e.kind == "noted" || e.kind == "assigned")) continue;
-    ev.push_back(EventJson(e, subject_view));
+    nlohmann::json ej = EventJson(e, subject_view);
+    if (subject_view && e.kind == "failed" && e.actor == "system" && ej.contains("reason")) ej["reason"] = kPlainFailure;
+    ev.push_back(std::move(ej));
   }
   nlohmann::json ts = nlohmann::json::array();
-  for (const Task& t : *tasks) ts.push_back(TaskJson(t));
+  for (const Task& t : *tasks) {
+    nlohmann::json tj = TaskJson(t);
+    if (subject_view) tj.erase("error");
+    ts.push_back(std::move(tj));
+  }
   j["events"] = std::move(ev);
   j["tasks"] = std::move(ts);
-  if (subject_view) {
-    j.erase("note");
-    j.erase("assignee");
-  }
+  if (subject_view) HideInternals(j);
   return j;
 }
 
@@ -122,7 +139,19 @@ Status PageParams(const Context& ctx, RequestFilter* f) {
     f->limit = v;
   }
   it = ctx.query.find("cursor");
-  if (it != ctx.query.end()) f->cursor = it->second;
+  if (it != ctx.query.end()) {
+    // A cursor is what next_cursor gave: "<unix seconds>.<request id>".
+    // Anything else is the client's mistake, told as such before the store
+    // sees it (a 30-digit number once escaped as a 500).
+    const std::string& c = it->second;
+    const size_t dot = c.find('.');
+    bool ok = c.size() <= 200 && dot != std::string::npos && dot >= 1 && dot <= 18 && dot + 1 < c.size();
+    for (size_t i = 0; ok && i < dot; ++i) ok = c[i] >= '0' && c[i] <= '9';
+    for (size_t i = dot + 1; ok && i < c.size(); ++i)
+      ok = static_cast<unsigned char>(c[i]) > 0x20 && static_cast<unsigned char>(c[i]) < 0x7f;
+    if (!ok) return Status::Invalid("malformed cursor; pass next_cursor from the previous page", "/query/cursor");
+    f->cursor = c;
+  }
   return Status::Ok();
 }
 

@@ -16,6 +16,10 @@ namespace lethe::http {
 nlohmann::json EventJson(const Event& e, bool subject_view);
 nlohmann::json TaskJson(const Task& t);
 
+// Removes from a request's JSON what is not the subject's to see: internal
+// notes, the assignee, and internal failure texts (replaced by a plain one).
+void HideInternals(nlohmann::json& request_json);
+
 // The request JSON of contract section 3 with "events" and "tasks". The
 // subject's view leaves out internal notes and operator names.
 Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool subject_view);

@@ -1,10 +1,15 @@
 // Operations: health, Prometheus metrics, and the static web UIs.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <system_error>
+
+#include <spdlog/spdlog.h>
 
 #include "http/handlers_common.h"
 
@@ -15,9 +20,14 @@ using bhttp::verb;
 namespace fs = std::filesystem;
 
 Reply Health(Service& s, Context&) {
-  // A cheap read proves the store answers without scanning requests.
+  // A cheap read proves the store answers without scanning requests. The
+  // route is public, so the answer is terse: the store's error text (paths,
+  // table names) goes to the log only.
   Result<std::optional<Record>> r = s.store().GetRecord("health", "probe");
-  if (!r.ok()) return Reply::Error(Status::Unavailable("store: " + r.status().message()));
+  if (!r.ok()) {
+    spdlog::warn("healthz: store unavailable: {}", r.status().ToString());
+    return Reply::Json(503, {{"status", "unavailable"}});
+  }
   return Reply::Json(200, {{"status", "ok"}});
 }
 
@@ -31,9 +41,39 @@ std::string Escape(const std::string& v) {
   return out;
 }
 
-Reply Metrics(Service& s, Context& ctx) {
+// Store gauges rendered at most once per ServiceOptions::metrics_cache_seconds:
+// Store::Stats scans every request, and a scrape every few seconds (or many
+// scrapers) must not turn into a scan each time.
+struct StoreGaugeCache {
+  std::mutex mu;
+  std::chrono::steady_clock::time_point at;
+  bool valid = false;
+  std::string text;
+};
+
+std::string StoreGauges(Service& s, Time now);
+
+Reply Metrics(Service& s, StoreGaugeCache& cache, Context& ctx) {
   std::string out;
-  Result<nlohmann::json> stats = s.store().Stats(ctx.now);
+  {
+    std::lock_guard<std::mutex> lock(cache.mu);
+    const auto t = std::chrono::steady_clock::now();
+    const auto ttl = std::chrono::duration<double>(s.options().metrics_cache_seconds);
+    if (!cache.valid || t - cache.at >= ttl) {
+      cache.text = StoreGauges(s, ctx.now);
+      cache.at = t;
+      cache.valid = true;
+    }
+    out = cache.text;
+  }
+  out += s.http_latency().Render("lethe_http_request_duration_seconds", "HTTP request handling time.");
+  return Reply::Text(200, "text/plain; version=0.0.4; charset=utf-8", std::move(out));
+}
+
+std::string StoreGauges(Service& s, Time now) {
+  std::string out;
+  Result<nlohmann::json> stats = s.store().Stats(now);
+  if (!stats.ok()) spdlog::warn("metrics: store stats unavailable: {}", stats.status().ToString());
   if (stats.ok()) {
     const nlohmann::json& st = *stats;
     out += "# HELP lethe_requests Requests by status.\n# TYPE lethe_requests gauge\n";
@@ -58,8 +98,7 @@ Reply Metrics(Service& s, Context& ctx) {
       }
     }
   }
-  out += s.http_latency().Render("lethe_http_request_duration_seconds", "HTTP request handling time.");
-  return Reply::Text(200, "text/plain; version=0.0.4; charset=utf-8", std::move(out));
+  return out;
 }
 
 std::string ContentType(const fs::path& p) {
@@ -123,7 +162,10 @@ std::string SourceDir() {
 void AddOpsRoutes(Router& r, Service& s) {
   Service* sp = &s;
   r.Add(verb::get, "/healthz", Access::kPublic, [sp](Context& c) { return Health(*sp, c); });
-  r.Add(verb::get, "/metrics", Access::kPublic, [sp](Context& c) { return Metrics(*sp, c); });
+  // Metrics tell how many requests of each kind a company gets: operator
+  // keys only (any role; Prometheus sends one as a bearer token).
+  auto cache = std::make_shared<StoreGaugeCache>();
+  r.Add(verb::get, "/metrics", Access::kRead, [sp, cache](Context& c) { return Metrics(*sp, *cache, c); });
   std::string inbox = s.options().static_dir.empty() ? SourceDir() + "/web/inbox" : s.options().static_dir;
   std::string examples =
       s.options().examples_dir.empty() ? SourceDir() + "/examples/settings-page" : s.options().examples_dir;

@@ -50,10 +50,7 @@ Reply List(Service& s, Context& ctx) {
     return Reply::Error(Status::Invalid(page.status().message(), "/query/cursor"));
   if (!page.ok()) return Reply::Error(page.status());
   nlohmann::json j = PageJson(*page, ctx.now);
-  for (auto& item : j["items"]) {
-    item.erase("note");
-    item.erase("assignee");
-  }
+  for (auto& item : j["items"]) HideInternals(item);
   return Reply::Json(200, j);
 }
 

@@ -1,5 +1,9 @@
 #include "http/json_input.h"
 
+#include <cctype>
+
+#include "lethe/strict_json.h"
+
 namespace lethe::http {
 
 Result<nlohmann::json> ParseObject(std::string_view body, bool allow_empty) {
@@ -7,11 +11,43 @@ Result<nlohmann::json> ParseObject(std::string_view body, bool allow_empty) {
     if (allow_empty) return nlohmann::json::object();
     return Status::Invalid("request body is empty; expected a JSON object", "");
   }
-  // allow_exceptions = false: malformed input yields a discarded value.
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Invalid("malformed JSON", "");
-  if (!j.is_object()) return Status::Invalid("expected a JSON object", "");
+  // I-JSON with a depth limit: a deep body must never become a deep tree.
+  Result<nlohmann::json> j = ParseStrictJson(body);
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return Status::Invalid("expected a JSON object", "");
   return j;
+}
+
+bool IsJsonMediaType(std::string_view content_type) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  auto iequals = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+        return false;
+    return true;
+  };
+  size_t semi = content_type.find(';');
+  if (!iequals(trim(content_type.substr(0, semi)), "application/json")) return false;
+  // Parameters are allowed, but JSON is UTF-8 (RFC 8259 section 8.1): a
+  // charset naming anything else would be read wrongly, so it is refused.
+  while (semi != std::string_view::npos) {
+    std::string_view rest = content_type.substr(semi + 1);
+    const size_t next = rest.find(';');
+    std::string_view param = trim(rest.substr(0, next));
+    content_type = rest;
+    semi = next;
+    const size_t eq = param.find('=');
+    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) continue;
+    std::string_view value = trim(param.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (!iequals(value, "utf-8") && !iequals(value, "utf8")) return false;
+  }
+  return true;
 }
 
 std::string PointerEscape(std::string_view key) {

@@ -17,8 +17,14 @@
 namespace lethe::http {
 
 // The body as a JSON object. An empty body is {} when allow_empty (actions
-// like approve need no input); anything else that is not an object is 400.
+// like approve need no input); anything else that is not an object is 400,
+// and so is anything ParseStrictJson refuses (too deep, duplicate keys,
+// integers beyond 2^53), with the JSON pointer at fault.
 Result<nlohmann::json> ParseObject(std::string_view body, bool allow_empty);
+
+// True for "application/json", with any parameters (charset=utf-8 ...),
+// compared case-insensitively. A charset other than UTF-8 is false.
+bool IsJsonMediaType(std::string_view content_type);
 
 // Escapes a key for use in a JSON pointer (RFC 6901: ~ -> ~0, / -> ~1).
 std::string PointerEscape(std::string_view key);

@@ -1,11 +1,13 @@
 #include "http/service.h"
 
+#include <cctype>
 #include <chrono>
 #include <exception>
 
 #include <spdlog/spdlog.h>
 
 #include "core/hex.h"
+#include "http/json_input.h"
 #include "notify/notifications.h"
 #include "notify/notifier.h"
 #include "notify/scheduler.h"
@@ -17,6 +19,12 @@ namespace {
 constexpr const char* kIdempotencyKind = "idempotency";
 // A "pending" idempotency record older than this was left by a crash.
 constexpr int kIdempotencyLeaseSeconds = 60;
+// How long a key replays its first result (docs/api.md); after that the
+// record is gone and the key may be used afresh.
+constexpr auto kIdempotencyTtl = std::chrono::hours(24);
+// Expired records deleted per new claim: enough to keep up with any claim
+// rate, small enough that no single request pays for a backlog.
+constexpr int kIdempotencyPurgeBatch = 20;
 
 std::string_view Sv(boost::beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
@@ -35,6 +43,58 @@ bool ValidIdempotencyKey(std::string_view k) {
   for (unsigned char c : k)
     if (c < 0x21 || c > 0x7e) return false;
   return true;
+}
+
+// Routes a data subject (or someone posing as one) calls: a 5xx there shows
+// a plain message, never a server path or a database error.
+bool SubjectFacing(const Route& route) {
+  if (route.access == Access::kSubject) return true;
+  for (std::string_view prefix : {"/v1/self/", "/v1/public/", "/v1/verify", "/v1/downloads/",
+                                  "/examples/settings-page/", "/privacy/"}) {
+    if (route.pattern.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+Reply PlainServerError(unsigned status) {
+  const bool unavailable = status == 503;
+  Reply r = Reply::Json(status, {{"error",
+                                  {{"code", unavailable ? "unavailable" : "internal"},
+                                   {"message", unavailable ? "The service is unavailable right now. Please try again later."
+                                                           : "Something went wrong on our side. Please try again later."}}}});
+  return r;
+}
+
+// One path segment, percent-encoded as the router expects it raw.
+std::string PathSegment(const std::string& v) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The GET path that shows the resource a successful POST created or acted
+// on, from its response: a Lethe request ("id") or an OpenDSR request
+// ("subject_request_id"). Empty when the response names neither.
+std::string ResourcePath(const Route& route, const Principal& who, const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return "";
+  if (route.pattern.rfind("/opendsr/", 0) == 0) {
+    auto it = j.find("subject_request_id");
+    return it != j.end() && it->is_string() ? "/opendsr/requests/" + PathSegment(it->get<std::string>()) : "";
+  }
+  auto it = j.find("id");
+  if (it == j.end() || !it->is_string()) return "";
+  const std::string base = who.kind == Principal::Kind::kSubject ? "/v1/self/requests/" : "/v1/requests/";
+  return base + PathSegment(it->get<std::string>());
 }
 
 }  // namespace
@@ -177,19 +237,46 @@ Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
     }
   }
 
+  // Every body Lethe reads is JSON; a form or text/plain body is refused
+  // before anything parses it (contract section 4).
+  if (!req.body().empty() && !IsJsonMediaType(Sv(req[bhttp::field::content_type]))) {
+    const std::string msg = "the body must be application/json";
+    const bool opendsr = route.pattern.rfind("/opendsr/", 0) == 0;
+    return Reply::Json(415, {{"error", {{"code", opendsr ? nlohmann::json(415) : nlohmann::json("unsupported_media_type")},
+                                        {"message", msg}}}});
+  }
+
+  Reply reply;
   const std::string_view idem = Sv(req["Idempotency-Key"]);
   if (req.method() == bhttp::verb::post && !idem.empty() && ctx.principal.kind != Principal::Kind::kNone) {
     if (!ValidIdempotencyKey(idem))
       return Reply::Error(Status::Invalid("Idempotency-Key must be 1-255 visible ASCII characters"));
-    return WithIdempotency(std::string(idem), ctx, route);
+    reply = WithIdempotency(std::string(idem), ctx, route);
+  } else {
+    reply = route.handler(ctx);
   }
-  return route.handler(ctx);
+  if (reply.status >= 500 && SubjectFacing(route)) {
+    // The detail is for operators (the log); the subject gets a plain
+    // message. Error texts carry codes and constraint names, not values.
+    nlohmann::json detail = nlohmann::json::parse(reply.body, nullptr, false);
+    spdlog::error("http: {} {}: {} {}", Sv(req.method_string()), route.pattern, reply.status,
+                  detail.is_object() ? detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                     : std::string("(no detail)"));
+    reply = PlainServerError(reply.status);
+  }
+  return reply;
 }
 
-// The first response to (principal, key) is stored and returned again for
-// every retry. The record is claimed before the handler runs, so two
-// concurrent retries cannot both act; the loser gets 409 until the first
+// The first response to (principal, key) is returned again for every retry
+// within kIdempotencyTtl. The record is claimed before the handler runs, so
+// two concurrent retries cannot both act; the loser gets 409 until the first
 // finishes. Only successes are kept: a failed attempt may be retried.
+//
+// A record keeps no response body: bodies hold the subject's identity, and
+// the store must not keep copies of it that an erasure would have to hunt
+// down. It keeps the status, a SHA-256 of the first body, and the path of
+// the resource the body showed; a replay reads that resource afresh, so it
+// shows the request as it is now, with the first status.
 Reply Service::WithIdempotency(const std::string& key, Context& ctx, const Route& route) {
   const std::string rkey = ctx.principal.Key() + ":" + key;
   const std::string fingerprint =
@@ -199,46 +286,87 @@ Reply Service::WithIdempotency(const std::string& key, Context& ctx, const Route
   claim.kind = kIdempotencyKind;
   claim.key = rkey;
   claim.value = {{"state", "pending"}, {"fingerprint", fingerprint}};
-  claim.due_at = ctx.now + std::chrono::hours(24);
+  claim.due_at = ctx.now + kIdempotencyTtl;
   claim.created_at = ctx.now;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  bool claimed = false;
+  for (int attempt = 0; attempt < 3 && !claimed; ++attempt) {
     Result<bool> put = engine_->store->PutRecordIfAbsent(claim);
     if (!put.ok()) return Reply::Error(put.status());
-    if (*put) break;
+    if (*put) {
+      claimed = true;
+      PurgeExpiredIdempotency(ctx.now);
+      break;
+    }
     Result<std::optional<Record>> got = engine_->store->GetRecord(kIdempotencyKind, rkey);
     if (!got.ok()) return Reply::Error(got.status());
     if (!got->has_value()) continue;  // deleted meanwhile: claim again
     const Record& prev = **got;
+    if (prev.due_at && *prev.due_at <= ctx.now) {
+      // Expired: the key is free again. Delete and claim anew, so that of
+      // two retries racing here only one wins the claim.
+      Status st = engine_->store->DeleteRecord(kIdempotencyKind, rkey);
+      if (!st.ok()) return Reply::Error(st);
+      continue;
+    }
     if (prev.value.value("fingerprint", "") != fingerprint)
       return Reply::Error(Status::Conflict("Idempotency-Key was already used for a different request"));
-    if (prev.value.value("state", "") == "done") {
-      Reply r;
-      r.status = prev.value.value("status", 200u);
-      r.content_type = prev.value.value("content_type", "application/json");
-      r.body = prev.value.value("body", "");
-      r.headers.emplace_back("Idempotent-Replayed", "true");
-      return r;
-    }
+    if (prev.value.value("state", "") == "done") return Replay(prev, ctx);
     if (ctx.now - prev.created_at < std::chrono::seconds(kIdempotencyLeaseSeconds))
       return Reply::Error(Status::Conflict("a request with this Idempotency-Key is still in progress"));
     // Abandoned by a crashed attempt: take it over.
     Status st = engine_->store->PutRecord(claim);
     if (!st.ok()) return Reply::Error(st);
-    break;
+    claimed = true;
   }
+  // Never run the handler unclaimed: a concurrent retry could run it too.
+  if (!claimed) return Reply::Error(Status::Conflict("a request with this Idempotency-Key is still in progress"));
 
   Reply r = route.handler(ctx);
-  if (r.status >= 200 && r.status < 300 && r.file_path.empty()) {
+  const std::string resource = r.status >= 200 && r.status < 300 && r.file_path.empty()
+                                   ? ResourcePath(route, ctx.principal, r.body)
+                                   : std::string();
+  if (!resource.empty()) {
     Record done = claim;
-    done.value = {{"state", "done"},        {"fingerprint", fingerprint}, {"status", r.status},
-                  {"content_type", r.content_type}, {"body", r.body}};
+    done.value = {{"state", "done"},
+                  {"fingerprint", fingerprint},
+                  {"status", r.status},
+                  {"resource", resource},
+                  {"body_sha256", Sha256Hex(r.body)}};
     Status st = engine_->store->PutRecord(done);
     if (!st.ok()) spdlog::warn("http: could not store idempotent response: {}", st.ToString());
   } else {
+    // A failure, or a response that names no resource to replay: nothing
+    // to remember, so a retry runs again.
     Status st = engine_->store->DeleteRecord(kIdempotencyKind, rkey);
     if (!st.ok()) spdlog::warn("http: could not release idempotency key: {}", st.ToString());
   }
   return r;
+}
+
+// The first response again: the resource's GET route, called as the same
+// caller, answered with the first status.
+Reply Service::Replay(const Record& prev, Context& ctx) {
+  const std::string resource = prev.value.value("resource", "");
+  Router::Match m = router_.Find(bhttp::verb::get, resource);
+  if (m.route == nullptr) return Reply::Error(Status::Internal("idempotency record names no route"));
+  Context view{ctx.req, std::move(m.params), {}, ctx.principal, ctx.now};
+  Reply r = m.route->handler(view);
+  if (r.status == 200) r.status = prev.value.value("status", 200u);
+  r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
+}
+
+// Deletes a few records past their expiry, so keys do not pile up forever.
+void Service::PurgeExpiredIdempotency(Time now) {
+  Result<std::vector<Record>> old = engine_->store->Records(kIdempotencyKind, now, kIdempotencyPurgeBatch);
+  if (!old.ok()) {
+    spdlog::warn("http: could not list expired idempotency keys: {}", old.status().ToString());
+    return;
+  }
+  for (const Record& r : *old) {
+    Status st = engine_->store->DeleteRecord(r.kind, r.key);
+    if (!st.ok()) spdlog::warn("http: could not purge an idempotency key: {}", st.ToString());
+  }
 }
 
 }  // namespace lethe::http

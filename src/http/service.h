@@ -33,6 +33,8 @@ struct ServiceOptions {
   // Submission budgets (token buckets): per subject and per operator key.
   double subject_burst = 10, subject_per_second = 1.0 / 60;
   double operator_burst = 300, operator_per_second = 100;
+  // /metrics reuses its store scan for this long.
+  double metrics_cache_seconds = 5;
   // Tests and benches may inject an executor; otherwise one is built from
   // the config's connectors.
   std::unique_ptr<Executor> executor;
@@ -68,6 +70,8 @@ class Service {
   Service(const Config& config, ServiceOptions opts);
   Reply Dispatch(const HttpRequest& req, std::string* route_name);
   Reply WithIdempotency(const std::string& key, Context& ctx, const Route& route);
+  Reply Replay(const Record& prev, Context& ctx);
+  void PurgeExpiredIdempotency(Time now);
 
   ServiceOptions opts_;
   std::unique_ptr<Engine> engine_;

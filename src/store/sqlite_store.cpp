@@ -489,6 +489,7 @@ class SqliteStore : public Store {
       auto dot = f.cursor.find('.');
       if (dot == std::string::npos || dot == 0) return Status::Invalid("malformed cursor", "/cursor");
       std::string due = f.cursor.substr(0, dot), id = f.cursor.substr(dot + 1);
+      if (due.size() > 18) return Status::Invalid("malformed cursor", "/cursor");  // stoll below must not throw
       for (char ch : due)
         if (ch < '0' || ch > '9') return Status::Invalid("malformed cursor", "/cursor");
       args.emplace_back(true, due);

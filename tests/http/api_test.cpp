@@ -394,7 +394,7 @@ TEST_CASE("operations: healthz, metrics, unknown routes", "[http][ops]") {
   Harness h;
   CHECK(Call(h.port, verb::get, "/healthz").Json()["status"] == "ok");
   h.Post("/v1/requests", kOperatorKey, NewInbox("m@example.com"));
-  Response m = Call(h.port, verb::get, "/metrics");
+  Response m = h.Get("/metrics", kAuditorKey);
   REQUIRE(m.status == 200);
   CHECK_THAT(m.body, Catch::Contains("lethe_requests{status=\"pending\"} 1"));
   CHECK_THAT(m.body, Catch::Contains("lethe_requests_overdue 0"));
