@@ -55,7 +55,7 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOp
 
   JwtSettings jwt;
   if (!c.jwt_secret_env.empty()) {
-    Result<std::string> secret = c.Secret(c.jwt_secret_env, "/self_service/jwt/hs256_secret_env");
+    Result<std::string> secret = c.JwtSecret();
     if (!secret.ok()) return secret.status();
     jwt.secret = *secret;
     jwt.issuer = c.jwt_issuer;
