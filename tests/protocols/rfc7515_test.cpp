@@ -2,11 +2,13 @@
 // them, against the real server and the real `lethe` binary. Every
 // assertion names the clause it checks.
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -51,8 +53,18 @@ Run RunLethe(const std::vector<std::string>& args, const TempDir& dir) {
   pid_t pid = 0;
   Run r;
   if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
+    // A `serve` that accepts the config would run forever: stop it after 20 s
+    // so that the test fails instead of hanging.
     int status = 0;
-    waitpid(pid, &status, 0);
+    bool done = false;
+    for (int i = 0; i < 200 && !done; ++i) {
+      done = waitpid(pid, &status, WNOHANG) == pid;
+      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!done) {
+      kill(pid, SIGTERM);
+      waitpid(pid, &status, 0);
+    }
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   posix_spawn_file_actions_destroy(&fa);
