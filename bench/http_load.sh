@@ -16,7 +16,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 
-export BENCH_JWT_SECRET=bench-secret BENCH_OPERATOR_KEY=bench-key LETHE_AUDIT_KEY=bench-audit
+export BENCH_JWT_SECRET=bench-secret-0123456789abcdef0123456789 BENCH_OPERATOR_KEY=bench-key LETHE_AUDIT_KEY=bench-audit
 port=$((20000 + RANDOM % 20000))
 cat > "$dir/config.json" <<JSON
 {"listen": "127.0.0.1:$port", "store": {"sqlite": "lethe.db"},

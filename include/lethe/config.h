@@ -66,6 +66,10 @@ struct Config {
   std::string Resolve(const std::string& p) const;
   // Value of an environment variable named in config; kInvalid naming the pointer if unset.
   Result<std::string> Secret(const std::string& env_name, const std::string& pointer) const;
+  // The self-service HS256 secret (jwt_secret_env). kInvalid when unset or
+  // shorter than 32 bytes: RFC 7518 §3.2 wants a key at least as long as
+  // the hash, and a short one can be brute-forced from any token.
+  Result<std::string> JwtSecret() const;
 };
 
 // Loads, validates (schema + cross-field checks of the core), and fills Config.

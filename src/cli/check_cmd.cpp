@@ -17,6 +17,10 @@ void AddCheckCommand(CLI::App& app) {
   sub->callback([config, as_json] {
     auto cfg = LoadConfig(*config);
     if (!cfg.ok()) return (void)Fail(Status::Invalid(cfg.status().message()));
+    if (!cfg->jwt_secret_env.empty()) {
+      Result<std::string> secret = cfg->JwtSecret();
+      if (!secret.ok()) return (void)Fail(Status::Invalid(*config + ": " + secret.status().ToString()));
+    }
     auto graph = CheckConnectors(*cfg);
     if (!graph.ok()) {
       const Status& st = graph.status();

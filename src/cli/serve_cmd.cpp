@@ -24,6 +24,10 @@ void AddServeCommand(CLI::App& app) {
       Fail(Status::Invalid(config.status().message()));
       return;
     }
+    if (!config->jwt_secret_env.empty()) {
+      Result<std::string> secret = config->JwtSecret();
+      if (!secret.ok()) return (void)Fail(Status::Invalid(*config_path + ": " + secret.status().ToString()));
+    }
 #ifdef HAVE_LETHE_HTTP
     http::ServeOptions opts;
     opts.listen = *listen;

@@ -33,6 +33,18 @@ Result<std::string> Config::Secret(const std::string& env_name, const std::strin
   return std::string(v);
 }
 
+Result<std::string> Config::JwtSecret() const {
+  constexpr size_t kMinBytes = 32;
+  Result<std::string> v = Secret(jwt_secret_env, "/self_service/jwt/hs256_secret_env");
+  if (!v.ok()) return v.status();
+  // Name the variable, never its value.
+  if (v->size() < kMinBytes)
+    return Status::Invalid("environment variable " + jwt_secret_env + " holds " + std::to_string(v->size()) +
+                               " bytes; an HS256 secret needs at least 32 (RFC 7518 section 3.2)",
+                           "/self_service/jwt/hs256_secret_env");
+  return v;
+}
+
 Result<Config> ParseConfig(const json& doc, const std::string& file, const std::string& base_dir) {
   Status st = ValidateSchema(doc, ConfigSchema());
   if (!st.ok()) return Status(st.code(), file.empty() ? st.ToString() : file + ": " + st.ToString(), st.field());

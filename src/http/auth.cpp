@@ -127,6 +127,10 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
   auto alg = header->find("alg");
   if (alg == header->end() || !alg->is_string() || *alg != "HS256")
     return Status::Unauthorized("token algorithm must be HS256");
+  // RFC 7515 §4.1.11: a recipient must refuse a token whose "crit" names an
+  // extension it does not understand. Lethe implements none, so any "crit"
+  // (well-formed or not) is refused.
+  if (header->contains("crit")) return Status::Unauthorized("token names critical extensions Lethe does not implement");
 
   std::string sig;
   if (!Base64UrlDecode(token.substr(d2 + 1), &sig)) return Status::Unauthorized("malformed token: bad signature encoding");

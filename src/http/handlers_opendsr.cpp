@@ -1,7 +1,12 @@
 // OpenDSR 2.0: the request format controllers and processors exchange.
-// A request is known to the caller by its own subject_request_id; we keep
-// subject_request_id -> request id in a record (kind "opendsr").
+// A request is known to the caller by its own subject_request_id, a UUID
+// that is only unique per controller: we keep (operator, subject_request_id)
+// -> request id in a record (kind "opendsr", key "<operator>:<uuid>"), so
+// one operator key can neither see nor cancel another's requests.
 #include <openssl/evp.h>
+
+#include <cctype>
+#include <string_view>
 
 #include "http/handlers_common.h"
 #include "http/json_input.h"
@@ -26,35 +31,86 @@ std::string ControllerId(Service& s) {
   return s.notifier() ? s.notifier()->opendsr_controller_id() : std::string();
 }
 
-nlohmann::json StatusJson(Service& s, const Request& r) {
+// `received_time` is when this answer's event happened: the filing, or for
+// a cancellation the cancelling (OpenDSR 2.0 "cancel").
+nlohmann::json StatusJson(Service& s, const Request& r, Time received) {
   nlohmann::json j = {{"api_version", "2.0"},
                       {"subject_request_id", r.external_id},
                       {"request_status", OpenDsrStatus(r.status)},
                       {"expected_completion_time", FormatRfc3339(r.due_at)},
-                      {"received_time", FormatRfc3339(r.created_at)}};
+                      {"received_time", FormatRfc3339(received)}};
   const std::string cid = ControllerId(s);
   if (!cid.empty()) j["controller_id"] = cid;
   return j;
 }
+nlohmann::json StatusJson(Service& s, const Request& r) { return StatusJson(s, r, r.created_at); }
 
-// Signs the response body when a processor key is configured (OpenDSR 8.6).
+// Signs the response body when a processor key is configured (OpenDSR 8.6),
+// under the OpenDSR names and the legacy OpenGDPR ones, as callbacks do:
+// controllers built for OpenGDPR 1.x look only for X-OpenGDPR-*.
 Reply Signed(Service& s, unsigned status, const nlohmann::json& j) {
   Reply r = Reply::Json(status, j);
   if (s.notifier() && s.notifier()->can_sign_opendsr()) {
     Result<std::string> sig = s.notifier()->SignOpenDsr(r.body);
-    if (sig.ok()) r.headers.emplace_back("X-OpenDSR-Signature", *sig);
-    if (!s.notifier()->opendsr_domain().empty())
-      r.headers.emplace_back("X-OpenDSR-Processor-Domain", s.notifier()->opendsr_domain());
+    if (sig.ok()) {
+      r.headers.emplace_back("X-OpenDSR-Signature", *sig);
+      r.headers.emplace_back("X-OpenGDPR-Signature", *sig);
+    }
+  }
+  if (s.notifier() && !s.notifier()->opendsr_domain().empty()) {
+    r.headers.emplace_back("X-OpenDSR-Processor-Domain", s.notifier()->opendsr_domain());
+    r.headers.emplace_back("X-OpenGDPR-Processor-Domain", s.notifier()->opendsr_domain());
   }
   return r;
 }
 
-Result<Request> Lookup(Service& s, const std::string& srid) {
-  Result<std::optional<Record>> rec = s.store().GetRecord(kKind, srid);
+// RFC 9562 text form, 8-4-4-4-12 hex digits (the spec: "a UUID v4").
+bool IsUuid(std::string_view v) {
+  if (v.size() != 36) return false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? v[i] != '-' : !std::isxdigit(static_cast<unsigned char>(v[i]))) return false;
+  }
+  return true;
+}
+
+std::string RecordKey(const Principal& p, std::string_view srid) {
+  std::string id(srid);
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return p.name + ":" + id;
+}
+
+// Another operator's id, an unknown id and a malformed one all look alike.
+Result<Request> Lookup(Service& s, const Principal& p, const std::string& srid) {
+  if (!IsUuid(srid)) return Status::NotFound("no such subject_request_id");
+  Result<std::optional<Record>> rec = s.store().GetRecord(kKind, RecordKey(p, srid));
   if (!rec.ok()) return rec.status();
   if (!rec->has_value() || (**rec).value.value("request_id", "").empty())
     return Status::NotFound("no such subject_request_id");
   return s.store().Get((**rec).value["request_id"].get<std::string>());
+}
+
+bool HasControl(std::string_view v) {
+  for (unsigned char c : v)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// The shapes the inbox refuses (handlers_inbox.cpp CheckSubject), for one
+// OpenDSR identity. Local until core has one subject validator for every
+// intake.
+Status CheckIdentity(const std::string& kind, const std::string& value, const std::string& pointer) {
+  if (value.size() > 320) return Status::Invalid("too long", pointer);
+  if (HasControl(value)) return Status::Invalid("must not contain control characters", pointer);
+  if (kind == "email") {
+    size_t at = value.find('@');
+    bool ok = at != std::string::npos && at > 0 && at + 1 < value.size() && value.find(' ') == std::string::npos &&
+              value.find('@', at + 1) == std::string::npos;
+    if (!ok) return Status::Invalid("not an email address", pointer);
+  } else if (value.size() > 256) {
+    return Status::Invalid("must be at most 256 characters", pointer);
+  }
+  return Status::Ok();
 }
 
 Reply Discovery(Service& s, Context&) {
@@ -62,8 +118,7 @@ Reply Discovery(Service& s, Context&) {
       {"api_version", "2.0"},
       {"supported_identities",
        {{{"identity_type", "email"}, {"identity_format", "raw"}},
-        {{"identity_type", "controller_customer_id"}, {"identity_format", "raw"}},
-        {{"identity_type", "phone_number"}, {"identity_format", "raw"}}}},
+        {{"identity_type", "controller_customer_id"}, {"identity_format", "raw"}}}},
       {"supported_subject_request_types", {"access", "portability", "erasure"}},
       {"supported_regulations", {"gdpr", "uk_gdpr", "ccpa", "lgpd", "us_state"}}};
   if (s.notifier() && !s.notifier()->opendsr_certificate_url().empty())
@@ -89,10 +144,8 @@ Reply Create(Service& s, Context& ctx) {
   in.channel = "opendsr";
   in.verified = true;  // the controller verified its subject before sending
   if (!(st = GetString(b, "subject_request_id", &in.external_id, true)).ok()) return fail(st);
-  if (in.external_id.size() > 128) return fail(Status::Invalid("too long", "/subject_request_id"));
-  for (unsigned char c : in.external_id)
-    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.'))
-      return fail(Status::Invalid("must be letters, digits, '-', '_' or '.' (a UUID)", "/subject_request_id"));
+  if (!IsUuid(in.external_id))
+    return fail(Status::Invalid("must be a UUID (8-4-4-4-12 hex digits)", "/subject_request_id"));
 
   std::string type;
   if (!(st = GetString(b, "subject_request_type", &type, true)).ok()) return fail(st);
@@ -123,14 +176,12 @@ Reply Create(Service& s, Context& ctx) {
     if (!(st = GetString(id, "identity_format", &format, false, p)).ok()) return fail(st);
     // Hashed identities cannot be matched against the data graph's columns.
     if (format != "raw") return fail(Status::Invalid("only \"raw\" is supported", p + "/identity_format"));
-    if (value.size() > 320) return fail(Status::Invalid("too long", p + "/identity_value"));
-    if (kind == "email") in.subject.email = value;
-    else if (kind == "controller_customer_id") in.subject.user_id = value;
-    else if (kind == "phone_number") in.subject.phone = value;
-    else return fail(Status::Invalid("unsupported identity_type \"" + kind + "\"", p + "/identity_type"));
+    // Only the types discovery lists; the value is not echoed (it is PII).
+    if (kind != "email" && kind != "controller_customer_id")
+      return fail(Status::Invalid("unsupported identity_type (see /opendsr/discovery)", p + "/identity_type"));
+    if (!(st = CheckIdentity(kind, value, p + "/identity_value")).ok()) return fail(st);
+    (kind == "email" ? in.subject.email : in.subject.user_id) = value;
   }
-  if (!in.subject.email.empty() && in.subject.email.find('@') == std::string::npos)
-    return fail(Status::Invalid("not an email address", "/subject_identities"));
 
   if (!(st = GetTime(b, "submitted_time", &in.received_at)).ok()) return fail(st);
   if (in.received_at && *in.received_at > ctx.now + std::chrono::minutes(5))
@@ -143,8 +194,10 @@ Reply Create(Service& s, Context& ctx) {
       const std::string p = "/status_callback_urls/" + std::to_string(i);
       if (!urls[i].is_string()) return fail(Status::Invalid("must be a URL", p));
       std::string u = urls[i];
-      if ((u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) || u.size() > 2048)
-        return fail(Status::Invalid("must be an http(s) URL", p));
+      if (u.size() > 2048 || HasControl(u)) return fail(Status::Invalid("must be an https URL", p));
+      Status ok = s.notifier() ? s.notifier()->CheckCallbackUrl(u)
+                               : Status::Unavailable("no notifier to send callbacks with");
+      if (!ok.ok()) return fail(Status::Invalid(ok.message(), p));
       in.status_callback_urls.push_back(u);
     }
   }
@@ -155,13 +208,13 @@ Reply Create(Service& s, Context& ctx) {
   // request it already filed, never a second one.
   Record claim;
   claim.kind = kKind;
-  claim.key = in.external_id;
-  claim.value = {{"request_id", ""}};
+  claim.key = RecordKey(ctx.principal, in.external_id);
+  claim.value = {{"request_id", ""}, {"operator", ctx.principal.name}};
   claim.created_at = ctx.now;
   Result<bool> claimed = s.store().PutRecordIfAbsent(claim);
   if (!claimed.ok()) return fail(claimed.status());
   if (!*claimed) {
-    Result<Request> existing = Lookup(s, in.external_id);
+    Result<Request> existing = Lookup(s, ctx.principal, in.external_id);
     if (!existing.ok()) return fail(Status::Conflict("subject_request_id is being filed; retry shortly"));
     nlohmann::json j = StatusJson(s, *existing);
     j["encoded_request"] = Base64(ctx.req.body());
@@ -169,10 +222,10 @@ Reply Create(Service& s, Context& ctx) {
   }
   Result<Request> r = s.workflow().Submit(in, ctx.principal.Actor());
   if (!r.ok()) {
-    (void)s.store().DeleteRecord(kKind, in.external_id);
+    (void)s.store().DeleteRecord(kKind, claim.key);
     return fail(r.status());
   }
-  claim.value = {{"request_id", r->id}};
+  claim.value = {{"request_id", r->id}, {"operator", ctx.principal.name}};
   if (Status put = s.store().PutRecord(claim); !put.ok()) return fail(put);
   nlohmann::json j = StatusJson(s, *r);
   j["encoded_request"] = Base64(ctx.req.body());
@@ -180,17 +233,18 @@ Reply Create(Service& s, Context& ctx) {
 }
 
 Reply Get(Service& s, Context& ctx) {
-  Result<Request> r = Lookup(s, ctx.params["id"]);
+  Result<Request> r = Lookup(s, ctx.principal, ctx.params["id"]);
   if (!r.ok()) return Reply::Error(r.status());
   return Signed(s, 200, StatusJson(s, *r));
 }
 
+// OpenDSR 2.0 cancel: 202 Accepted, received_time the cancellation's.
 Reply Cancel(Service& s, Context& ctx) {
-  Result<Request> r = Lookup(s, ctx.params["id"]);
+  Result<Request> r = Lookup(s, ctx.principal, ctx.params["id"]);
   if (!r.ok()) return Reply::Error(r.status());
   Result<Request> done = s.workflow().Act(r->id, Action::kCancel, ctx.principal.Actor(), "cancelled via OpenDSR");
   if (!done.ok()) return Reply::Error(done.status());
-  return Signed(s, 200, StatusJson(s, *done));
+  return Signed(s, 202, StatusJson(s, *done, ctx.now));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 namespace lethe::http {
 namespace {
 
@@ -97,12 +99,17 @@ Router::Match Router::Find(bhttp::verb method, std::string_view path) const {
     }
     if (!ok || i != segs.size()) continue;
     m.path_known = true;
-    if (r.method == method) {
+    auto allow = [&m](bhttp::verb v) {
+      if (std::find(m.allowed.begin(), m.allowed.end(), v) == m.allowed.end()) m.allowed.push_back(v);
+    };
+    allow(r.method);
+    if (r.method == bhttp::verb::get) allow(bhttp::verb::head);
+    if (m.route == nullptr && (r.method == method || (method == bhttp::verb::head && r.method == bhttp::verb::get))) {
       m.route = &r;
       m.params = std::move(params);
-      return m;
     }
   }
+  if (m.route != nullptr) m.allowed.clear();
   return m;
 }
 

@@ -56,9 +56,11 @@ class Router {
   struct Match {
     const Route* route = nullptr;
     bool path_known = false;  // some route has this path (for 405 vs 404)
+    std::vector<bhttp::verb> allowed;  // the methods this path answers (405's Allow)
     std::map<std::string, std::string> params;
   };
-  // `path` is the raw (still percent-encoded) path without the query.
+  // `path` is the raw (still percent-encoded) path without the query. HEAD
+  // finds the GET route (RFC 9110 §9.3.2); the server drops the body.
   Match Find(bhttp::verb method, std::string_view path) const;
 
  private:

@@ -1,6 +1,9 @@
 #include "http/server.h"
 
 #include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -35,16 +38,52 @@ Status SplitHostPort(const std::string& listen, std::string* host, std::string* 
   return Status::Ok();
 }
 
+// RFC 9110 §5.6.7 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), built by
+// hand so that no locale can change the day and month names.
+std::string HttpDate(std::chrono::system_clock::time_point t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7], tm.tm_mday,
+                kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// Pages (the inbox, the settings example, the hosted form) load only their
+// own scripts, styles and API: no inline code, nothing from elsewhere, never
+// framed. Other responses are data and may load nothing at all.
+constexpr const char* kPageCsp =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+constexpr const char* kDataCsp = "default-src 'none'; frame-ancestors 'none'";
+
 template <class Body>
 void CommonHeaders(bhttp::response<Body>& res, const Reply& r, unsigned version, bool keep_alive) {
   res.version(version);
   res.result(r.status);
   res.set(bhttp::field::server, "lethe");
+  res.set(bhttp::field::date, HttpDate(std::chrono::system_clock::now()));
   res.set(bhttp::field::content_type, r.content_type);
   res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("Content-Security-Policy", r.content_type.rfind("text/html", 0) == 0 ? kPageCsp : kDataCsp);
   if (r.content_type == "application/json") res.set(bhttp::field::cache_control, "no-store");
   for (const auto& [k, v] : r.headers) res.set(k, v);
   res.keep_alive(keep_alive);
+}
+
+// A HEAD answer is the GET answer's header (Content-Length included) with
+// no body (RFC 9110 §9.3.2).
+bhttp::message_generator HeadResponse(const Reply& r, uint64_t length, unsigned version, bool keep_alive) {
+  bhttp::response<bhttp::empty_body> res;
+  CommonHeaders(res, r, version, keep_alive);
+  res.content_length(length);
+  return res;
 }
 
 bhttp::message_generator MakeResponse(Reply r, unsigned version, bool keep_alive, bool head) {
@@ -53,6 +92,7 @@ bhttp::message_generator MakeResponse(Reply r, unsigned version, bool keep_alive
     bhttp::file_body::value_type file;
     file.open(r.file_path.c_str(), beast::file_mode::scan, ec);
     if (!ec) {
+      if (head) return HeadResponse(r, file.size(), version, keep_alive);
       bhttp::response<bhttp::file_body> res;
       CommonHeaders(res, r, version, keep_alive);
       res.body() = std::move(file);
@@ -61,12 +101,81 @@ bhttp::message_generator MakeResponse(Reply r, unsigned version, bool keep_alive
     }
     r = Reply::Error(Status::NotFound("file is no longer available"));
   }
+  if (head) return HeadResponse(r, r.body.size(), version, keep_alive);
   bhttp::response<bhttp::string_body> res;
   CommonHeaders(res, r, version, keep_alive);
   res.body() = std::move(r.body);
   res.prepare_payload();
-  if (head) res.body().clear();
   return res;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// What the request line and header fields alone already decide, before a
+// byte of the body is read. An error reply, or nullopt to go on.
+std::optional<Reply> CheckFraming(const bhttp::request_parser<bhttp::string_body>::value_type& req) {
+  // RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host; any request
+  // with two is refused, since proxies and we might pick different ones.
+  const size_t hosts = req.count(bhttp::field::host);
+  if (hosts > 1) return Reply::Error(Status::Invalid("more than one Host header field"));
+  if (hosts == 0 && req.version() >= 11) return Reply::Error(Status::Invalid("an HTTP/1.1 request needs a Host header field"));
+  // RFC 9112 §6.1 / RFC 9110 §15.6.2: we decode chunked and nothing else.
+  // Beast would strip a final "chunked" and hand us still-gzipped bytes.
+  std::vector<std::string_view> codings;
+  for (const auto& f : req) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    std::string_view v(f.value().data(), f.value().size());
+    for (size_t i = 0; i <= v.size();) {
+      size_t j = v.find(',', i);
+      if (j == std::string_view::npos) j = v.size();
+      if (std::string_view c = Trim(v.substr(i, j - i)); !c.empty()) codings.push_back(c);
+      i = j + 1;
+    }
+  }
+  if (codings.empty()) return std::nullopt;
+  // §6.3: chunked must be final and (§6.1) applied once, or the body's
+  // length cannot be known.
+  for (size_t i = 0; i < codings.size(); ++i) {
+    if (IEquals(codings[i], "chunked") != (i + 1 == codings.size()))
+      return Reply::Error(Status::Invalid("Transfer-Encoding must end in a single chunked"));
+  }
+  if (codings.size() > 1) {
+    Reply r = Reply::Error(Status::Invalid("transfer coding is not implemented; only chunked is"));
+    r.status = 501;
+    return r;
+  }
+  return std::nullopt;
+}
+
+// RFC 9112 §3.2.2: an absolute-form target ("http://host/v1/x?y") names the
+// same resource as its path; the router only knows paths.
+void ToOriginForm(bhttp::request_parser<bhttp::string_body>::value_type& req) {
+  std::string_view t(req.target().data(), req.target().size());
+  size_t scheme = t.find("://");
+  if (scheme == std::string_view::npos || t.empty() || t.front() == '/') return;
+  std::string_view s = t.substr(0, scheme);
+  if (!IEquals(s, "http") && !IEquals(s, "https")) return;
+  std::string_view rest = t.substr(scheme + 3);
+  size_t path = rest.find_first_of("/?");
+  std::string origin = path == std::string_view::npos ? "/" : std::string(rest.substr(path));
+  if (origin.front() == '?') origin = "/" + origin;
+  req.target(origin);
+}
+
+bool ExpectsContinue(const bhttp::request_parser<bhttp::string_body>::value_type& req) {
+  auto it = req.find(bhttp::field::expect);
+  return it != req.end() && IEquals(Trim(std::string_view(it->value().data(), it->value().size())), "100-continue");
 }
 
 }  // namespace
@@ -138,6 +247,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The header comes first and alone, so that a request can be refused
+  // (and "100 Continue" sent) before its body is read.
   void DoRead() {
     if (server_.stopping) return DoClose();
     parser_.emplace();
@@ -145,22 +256,57 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(16 * 1024);
     reading_ = true;
     stream_.expires_after(server_.opts.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // Errors that end the connection; false when `ec` is none of them.
+  bool OnReadError(beast::error_code ec) {
+    if (!ec) return false;
+    reading_ = false;
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout) {
+      DoClose();
+    } else if (ec == bhttp::error::body_limit) {
+      SendError(Reply::Error(Status(Code::kTooLarge, "request body exceeds 1 MiB")), /*drain=*/true);
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      // Beast's parse errors (bad method, bad header ...): tell the client, then close.
+      SendError(Reply::Error(Status::Invalid("malformed HTTP request: " + ec.message())), false);
+    } else {
+      DoClose();
+    }
+    return true;
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (OnReadError(ec)) return;
+    auto& req = parser_->get();
+    // Refusals before the body: drain what the client may still send, so
+    // that closing does not reset the connection before it reads our answer.
+    if (std::optional<Reply> refused = CheckFraming(req)) return SendError(std::move(*refused), /*drain=*/true);
+    ToOriginForm(req);
+    if (parser_->is_done()) return OnRead({}, 0);
+    if (req.version() >= 11 && ExpectsContinue(req)) {
+      // RFC 9110 §10.1.1: answer now. A final status (401, 403, 404 ...)
+      // tells the client not to send the body at all; otherwise go ahead.
+      HttpRequest head_only(req.base());
+      if (std::optional<Reply> early = server_.service.EarlyReply(head_only))
+        return SendError(std::move(*early), /*drain=*/true);
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
+      return bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+        if (wec) return self->DoClose();
+        self->ReadBody();
+      });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
+    if (OnReadError(ec)) return;
     reading_ = false;
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout)
-      return DoClose();
-    if (ec == bhttp::error::body_limit) {
-      return SendError(Status(Code::kTooLarge, "request body exceeds 1 MiB"), /*drain=*/true);
-    }
-    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
-      // Beast's parse errors (bad method, bad header ...): tell the client, then close.
-      return SendError(Status::Invalid("malformed HTTP request: " + ec.message()), false);
-    }
-    if (ec) return DoClose();
-
     HttpRequest req = parser_->release();
     const bool keep = req.keep_alive() && !server_.stopping;
     const bool head = req.method() == bhttp::verb::head;
@@ -173,9 +319,12 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(MakeResponse(std::move(reply), req.version(), keep, head), keep, false);
   }
 
-  void SendError(const Status& st, bool drain) {
+  // A reply decided before (or instead of) reading the body: the
+  // connection closes after it, since the body's framing is not trusted.
+  void SendError(Reply reply, bool drain) {
     server_.service.http_latency().Observe(0);
-    Write(MakeResponse(Reply::Error(st), 11, false, false), false, drain);
+    if (parser_) server_.service.ShapeError(std::string_view(parser_->get().target().data(), parser_->get().target().size()), &reply);
+    Write(MakeResponse(std::move(reply), 11, false, false), false, drain);
   }
 
   void Write(bhttp::message_generator msg, bool keep_alive, bool drain) {

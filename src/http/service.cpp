@@ -97,6 +97,21 @@ std::string ResourcePath(const Route& route, const Principal& who, const std::st
   return base + PathSegment(it->get<std::string>());
 }
 
+// 405 names the methods the path does answer (RFC 9110 §15.5.6).
+Reply MethodNotAllowed(const std::vector<bhttp::verb>& allowed) {
+  Reply r = Reply::Error(Status(Code::kInvalid, "method not allowed"));
+  r.status = 405;
+  std::string allow;
+  for (bhttp::verb v : allowed) {
+    boost::beast::string_view name = bhttp::to_string(v);
+    allow += (allow.empty() ? "" : ", ") + std::string(name.data(), name.size());
+  }
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+std::string_view TargetPath(std::string_view target) { return target.substr(0, target.find('?')); }
+
 }  // namespace
 
 Service::Service(const Config& config, ServiceOptions opts)
@@ -115,7 +130,7 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOp
 
   JwtSettings jwt;
   if (!c.jwt_secret_env.empty()) {
-    Result<std::string> secret = c.Secret(c.jwt_secret_env, "/self_service/jwt/hs256_secret_env");
+    Result<std::string> secret = c.JwtSecret();
     if (!secret.ok()) return secret.status();
     jwt.secret = *secret;
     jwt.issuer = c.jwt_issuer;
@@ -182,6 +197,7 @@ Reply Service::Handle(const HttpRequest& req) {
     spdlog::error("http: {} {}: unhandled exception", Sv(req.method_string()), route_name);
     reply = Reply::Error(Status::Internal("internal error"));
   }
+  ShapeError(Sv(req.target()), &reply);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   http_latency_.Observe(secs);
   // The route pattern, never the raw path: download tokens live in paths.
@@ -190,20 +206,62 @@ Reply Service::Handle(const HttpRequest& req) {
   return reply;
 }
 
+Status Service::Authorize(const Route& route, const HttpRequest& req, Context* ctx) {
+  const std::string_view authz = Sv(req[bhttp::field::authorization]);
+  if (route.access == Access::kSubject) {
+    Result<Principal> p = auth_->Subject(authz, ctx->now);
+    if (!p.ok()) return p.status();
+    ctx->principal = *p;
+  } else if (route.access != Access::kPublic) {
+    Result<Principal> p = auth_->Operator(authz);
+    if (!p.ok()) return p.status();
+    if (!RoleAllows(route.access, p->role)) {
+      return Status::Forbidden("role \"" + std::string(ToString(p->role)) + "\" may not call " +
+                               std::string(Sv(req.method_string())) + " " + route.pattern);
+    }
+    ctx->principal = *p;
+  }
+  return Status::Ok();
+}
+
+std::optional<Reply> Service::EarlyReply(const HttpRequest& req) {
+  std::optional<Reply> out;
+  try {
+    const std::string_view path = TargetPath(Sv(req.target()));
+    if (path.empty() || path.front() != '/') return std::nullopt;  // Dispatch words this one
+    Router::Match m = router_.Find(req.method(), path);
+    if (m.route == nullptr) {
+      out = m.path_known ? MethodNotAllowed(m.allowed) : Reply::Error(Status::NotFound("no such endpoint"));
+    } else {
+      Context ctx{req, {}, {}, {}, Now()};
+      Status st = Authorize(*m.route, req, &ctx);
+      if (!st.ok()) out = Reply::Error(st);
+    }
+  } catch (...) {
+    return std::nullopt;  // let the full path answer
+  }
+  if (out) ShapeError(Sv(req.target()), &*out);
+  return out;
+}
+
+void Service::ShapeError(std::string_view target, Reply* reply) const {
+  if (reply->status < 400 || reply->content_type != "application/json") return;
+  if (TargetPath(target).rfind("/opendsr/", 0) != 0) return;
+  nlohmann::json j = nlohmann::json::parse(reply->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("error") || !j["error"].is_object()) return;
+  j["error"]["code"] = reply->status;
+  reply->body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
   std::string_view target = Sv(req.target());
-  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view path = TargetPath(target);
   std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
   if (path.empty() || path.front() != '/') return Reply::Error(Status::Invalid("request target must be a path"));
 
   Router::Match m = router_.Find(req.method(), path);
   if (m.route == nullptr) {
-    if (m.path_known) {
-      Reply r = Reply::Error(Status(Code::kInvalid, "method not allowed"));
-      r.status = 405;
-      r.body = ErrorJson(Status(Code::kInvalid, "method not allowed")).dump();
-      return r;
-    }
+    if (m.path_known) return MethodNotAllowed(m.allowed);
     return Reply::Error(Status::NotFound("no such endpoint"));
   }
   const Route& route = *m.route;
@@ -211,21 +269,7 @@ Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
 
   Context ctx{req, std::move(m.params), {}, {}, Now()};
   if (!ParseQuery(query, &ctx.query)) return Reply::Error(Status::Invalid("malformed query string"));
-
-  const std::string_view authz = Sv(req[bhttp::field::authorization]);
-  if (route.access == Access::kSubject) {
-    Result<Principal> p = auth_->Subject(authz, ctx.now);
-    if (!p.ok()) return Reply::Error(p.status());
-    ctx.principal = *p;
-  } else if (route.access != Access::kPublic) {
-    Result<Principal> p = auth_->Operator(authz);
-    if (!p.ok()) return Reply::Error(p.status());
-    if (!RoleAllows(route.access, p->role)) {
-      return Reply::Error(Status::Forbidden("role \"" + std::string(ToString(p->role)) + "\" may not call " +
-                                            std::string(Sv(req.method_string())) + " " + route.pattern));
-    }
-    ctx.principal = *p;
-  }
+  if (Status st = Authorize(route, req, &ctx); !st.ok()) return Reply::Error(st);
 
   if (route.rate_limited) {
     RateLimiter& limiter =

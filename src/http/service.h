@@ -6,7 +6,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/auth.h"
 #include "http/metrics.h"
@@ -49,6 +51,14 @@ class Service {
 
   // One request in, one reply out. Never throws; bad input is 4xx.
   Reply Handle(const HttpRequest& req);
+  // For a request whose body has not been read yet (Expect: 100-continue):
+  // the final reply its header alone already earns (404, 405, 401, 403),
+  // or nullopt when the body is wanted. Never runs a handler.
+  std::optional<Reply> EarlyReply(const HttpRequest& header_only);
+  // Error replies on OpenDSR routes carry the HTTP status as an integer
+  // error.code (OpenDSR 2.0); others keep Lethe's string codes. `path` may
+  // be the raw target.
+  void ShapeError(std::string_view path, Reply* reply) const;
 
   // Background work: executes due requests (Worker::RunOnce). Returns how
   // many finished. Serialized: never runs twice at once.
@@ -69,6 +79,8 @@ class Service {
  private:
   Service(const Config& config, ServiceOptions opts);
   Reply Dispatch(const HttpRequest& req, std::string* route_name);
+  // Who calls, and may they call this route: sets ctx->principal.
+  Status Authorize(const Route& route, const HttpRequest& req, Context* ctx);
   Reply WithIdempotency(const std::string& key, Context& ctx, const Route& route);
   Reply Replay(const Record& prev, Context& ctx);
   void PurgeExpiredIdempotency(Time now);

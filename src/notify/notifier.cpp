@@ -1,6 +1,7 @@
 // Notifier: SMTP and webhooks over libcurl, signatures with OpenSSL.
 #include "notify/notifier.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -268,6 +269,12 @@ Result<std::unique_ptr<Notifier>> Notifier::Create(const Config& config) {
       n->opendsr_controller_id_ = o.value("controller_id", n->opendsr_controller_id_);
       at = "/notify/opendsr/certificate_url";
       n->opendsr_certificate_url_ = o.value("certificate_url", "");
+      at = "/notify/opendsr/allow_callback_hosts";
+      for (const auto& h : o.value("allow_callback_hosts", json::array())) {
+        std::string host = h.get<std::string>();
+        for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        n->allow_callback_hosts_.push_back(host);
+      }
       at = "/notify/opendsr/private_key_file";
       std::string key_file = o.value("private_key_file", "");
       if (!key_file.empty()) {
@@ -399,6 +406,7 @@ Status Notifier::SendWebhook(const Message& m, const std::string& delivery_id) {
   // receivers never answer.
   std::vector<std::string> headers = {"Content-Type: application/json", "User-Agent: lethe", "Expect:",
                                       "X-Lethe-Delivery: " + OneLine(delivery_id)};
+  std::string pin;  // CURLOPT_RESOLVE entry for OpenDSR callbacks
   if (m.signing == "hmac") {
     std::string secret;
     bool found = false;
@@ -415,6 +423,9 @@ Status Notifier::SendWebhook(const Message& m, const std::string& delivery_id) {
     }
     headers.push_back("X-Lethe-Signature: " + SignLethe(secret, m.payload));
   } else if (m.signing == "opendsr") {
+    // The URL was checked when the request came in; DNS may point
+    // elsewhere now, so check again and connect to what was checked.
+    LETHE_RETURN_IF_ERROR(CheckCallbackUrl(m.url, &pin));
     headers.push_back("X-OpenDSR-Processor-Domain: " + opendsr_domain_);
     headers.push_back("X-OpenGDPR-Processor-Domain: " + opendsr_domain_);
     if (can_sign_opendsr()) {
@@ -431,6 +442,8 @@ Status Notifier::SendWebhook(const Message& m, const std::string& delivery_id) {
   if (c == nullptr) return Status::Internal("curl_easy_init failed");
   curl_slist* hl = nullptr;
   for (const auto& h : headers) hl = curl_slist_append(hl, h.c_str());
+  curl_slist* resolve = pin.empty() ? nullptr : curl_slist_append(nullptr, pin.c_str());
+  if (resolve != nullptr) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
   curl_easy_setopt(c, CURLOPT_URL, m.url.c_str());
   // Callback URLs can come from outside (OpenDSR requests): only web
   // protocols, no redirects to elsewhere.
@@ -449,6 +462,7 @@ Status Notifier::SendWebhook(const Message& m, const std::string& delivery_id) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   curl_slist_free_all(hl);
   curl_easy_cleanup(c);
+  curl_slist_free_all(resolve);
   if (rc != CURLE_OK) return Status::Unavailable(std::string("webhook: ") + curl_easy_strerror(rc));
   if (code < 200 || code > 299) return Status::Unavailable("webhook answered HTTP " + std::to_string(code));
   return Status::Ok();

@@ -11,7 +11,8 @@
 //              "operators": ["privacy@example.com"], "reminders": ["P7D", "P3D", "P1D"],
 //              "webhooks": [{"url": "...", "secret_env": "HOOK_SECRET"}],
 //              "opendsr"?: {"private_key_file": "opendsr.pem", "controller_id"?: "...",
-//                           "certificate_url"?: "https://.../cert.pem"}}
+//                           "certificate_url"?: "https://.../cert.pem",
+//                           "allow_callback_hosts"?: ["callbacks.internal"]}}
 //   "recipients": [{"name": "crm", "webhook": "http://...", "secret_env"?: "CRM_SECRET"},
 //                  {"name": "mailer", "email": "dpo@partner.example"}]
 #pragma once
@@ -117,6 +118,18 @@ class Notifier {
   bool can_sign_opendsr() const;
   Result<std::string> SignOpenDsr(const std::string& body) const;
 
+  // OpenDSR status_callback_urls come from outside, and Lethe POSTs signed
+  // JSON to them: each must be https and its host must resolve only to
+  // public addresses (no loopback, private, link-local, CGNAT, multicast
+  // ...), unless the host is listed literally in
+  // notify.opendsr.allow_callback_hosts. Checked at intake and again at
+  // send time (DNS may have changed). kInvalid names what is wrong (never
+  // the URL); kUnavailable when the host does not resolve. On success
+  // `*pin` (if given) gets a CURLOPT_RESOLVE entry ("host:port:addr,...")
+  // so that curl connects to exactly the addresses checked; empty for an
+  // allowed host.
+  Status CheckCallbackUrl(const std::string& url, std::string* pin = nullptr) const;
+
   // "sha256=<hex HMAC-SHA256(secret, body)>": what X-Lethe-Signature carries.
   static std::string SignLethe(const std::string& secret, const std::string& body);
 
@@ -133,6 +146,7 @@ class Notifier {
   std::vector<Recipient> recipients_;
   std::vector<std::pair<std::string, std::string>> secrets_;  // env name -> value
   std::string opendsr_domain_, opendsr_controller_id_, opendsr_certificate_url_;
+  std::vector<std::string> allow_callback_hosts_;              // lower case
   struct Key;                                                  // OpenSSL EVP_PKEY holder
   std::unique_ptr<Key> opendsr_key_;
 };

@@ -339,7 +339,10 @@ TEST_CASE("subject links: email verification code and download token", "[http][l
 }
 
 TEST_CASE("OpenDSR 2.0: discovery, create, status, cancel", "[http][opendsr]") {
-  Harness h;
+  TempDir cfg_dir;
+  json cfg = TestConfigJson(cfg_dir.str());
+  cfg["notify"] = {{"opendsr", {{"allow_callback_hosts", {"127.0.0.1"}}}}};
+  Harness h(cfg);
   Response disc = Call(h.port, verb::get, "/opendsr/discovery");
   REQUIRE(disc.status == 200);
   CHECK(disc.Json()["api_version"] == "2.0");
@@ -368,24 +371,26 @@ TEST_CASE("OpenDSR 2.0: discovery, create, status, cancel", "[http][opendsr]") {
   CHECK(h.Get("/v1/requests?type=erasure", kAuditorKey).Json()["items"].size() == 1);
 
   const std::string path = "/opendsr/requests/" + req["subject_request_id"].get<std::string>();
-  json status = h.Get(path, kAuditorKey).Json();
+  // subject_request_ids belong to the operator key that filed them.
+  json status = h.Get(path, kOperatorKey).Json();
   CHECK(status["request_status"] == "pending");
   CHECK(status["api_version"] == "2.0");
-  CHECK(h.Get("/opendsr/requests/unknown-id", kAuditorKey).status == 404);
+  CHECK(h.Get(path, kAuditorKey).status == 404);
+  CHECK(h.Get("/opendsr/requests/unknown-id", kOperatorKey).status == 404);
   Response del = h.Delete(path, kOperatorKey);
-  REQUIRE(del.status == 200);
+  REQUIRE(del.status == 202);
   CHECK(del.Json()["request_status"] == "cancelled");
 
   json bad = req;
-  bad["subject_request_id"] = "b1";
+  bad["subject_request_id"] = "0b1f6a2e-0000-4000-8000-000000000001";
   bad["subject_request_type"] = "rectification";
   CHECK(h.Post("/opendsr/requests", kOperatorKey, bad).ErrorField() == "/subject_request_type");
   bad = req;
-  bad["subject_request_id"] = "b2";
+  bad["subject_request_id"] = "0b1f6a2e-0000-4000-8000-000000000002";
   bad["subject_identities"][0]["identity_format"] = "sha256";
   CHECK(h.Post("/opendsr/requests", kOperatorKey, bad).ErrorField() == "/subject_identities/0/identity_format");
   bad = req;
-  bad["subject_request_id"] = "b3";
+  bad["subject_request_id"] = "0b1f6a2e-0000-4000-8000-000000000003";
   bad["vendor"] = 1;
   CHECK(h.Post("/opendsr/requests", kOperatorKey, bad).ErrorField() == "/vendor");
 }

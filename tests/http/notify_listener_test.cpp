@@ -75,7 +75,8 @@ TEST_CASE("listener: status webhooks are signed; OpenDSR callbacks carry a verif
   setenv("LETHE_TEST_HOOK_SECRET2", "hook-secret-2", 1);
   Receiver hooks, callbacks;
   World w(json{{"webhooks", json::array({{{"url", hooks.url()}, {"secret_env", "LETHE_TEST_HOOK_SECRET2"}}})},
-               {"opendsr", {{"private_key_file", "opendsr.pem"}, {"controller_id", "ctl-1"}}}});
+               {"opendsr", {{"private_key_file", "opendsr.pem"}, {"controller_id", "ctl-1"},
+                            {"allow_callback_hosts", {"127.0.0.1"}}}}});
   EVP_PKEY* key = EVP_RSA_gen(2048);
   REQUIRE(key != nullptr);
   {

@@ -31,6 +31,9 @@ let operatorKey;
 let jwt;
 let context;     // the browser context (persistent, fresh user-data-dir)
 let graceErasureId; // approved in the inbox test, checked after its grace period
+// Console reports of anything the pages' Content-Security-Policy blocked: a
+// page that needs an inline script or style, or another origin, is broken.
+const cspViolations = [];
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -141,6 +144,9 @@ before(async () => {
     viewport: { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(30000);
+  context.on('page', (page) => page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${page.url().split("?")[0]}: ${msg.text()}`);
+  }));
 });
 
 after(async () => {
@@ -486,4 +492,8 @@ test('the approved erasure is carried out and erases only Grace (user 43)', asyn
   assert.ok(!traces.includes('grace@example.com') && traces.includes('ada@example.com'));
   const audit = fs.readFileSync(path.join(world, 'logs/app-audit.jsonl'), 'utf8');
   assert.ok(!audit.includes('grace@example.com'), 'the app audit log is redacted');
+});
+
+test('no page broke its Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
 });
