@@ -31,7 +31,7 @@ void Run(const RunOptions& o) {
   if (!e) return;
   auto ex = MakeExecutor(e->config, *e->store, e->pseudonym_key);
   if (!ex.ok()) return (void)Fail(ex.status());
-  Scheduler scheduler(*e->workflow, EngineNotifier(), e->config);
+  Scheduler scheduler(*e->workflow, EngineNotifier(), e->config, ex->get());
   Worker worker(*e->workflow, **ex);
 
   std::signal(SIGTERM, [](int) { g_stop = true; });
