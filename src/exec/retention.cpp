@@ -90,8 +90,11 @@ std::string SealingKey(const std::string& hash_key) { return FromHex(HmacSha256H
 
 constexpr size_t kIv = 12, kTag = 16;
 
+// Keyed by the subject, not the request: a second erasure that still finds
+// the kept rows writes the same records again instead of counting them twice.
 std::string GroupKey(const KeptRows& rows, const std::optional<Time>& until) {
-  return rows.request_id + "/" + rows.connector + "." + rows.collection + "/" + (until ? DateOf(*until) : "none");
+  const std::string& who = rows.subject_refs.empty() ? rows.request_id : rows.subject_refs.front();
+  return rows.connector + "." + rows.collection + "/" + who + "/" + (until ? DateOf(*until) : "none");
 }
 
 }  // namespace

@@ -2,10 +2,10 @@
 // keep, the pseudonymous ledger of the rows it kept, and the purge that erases
 // them when their period ends. Internal to src/exec.
 //
-// The ledger is a family of store records of kind "kept", one per (erasure
-// request, connector, collection, UTC day the period ends):
-//   key    "<request id>/<connector>.<collection>/<YYYY-MM-DD>" ("/none" when
-//          no period is configured: kept until someone acts)
+// The ledger is a family of store records of kind "kept", one per (subject,
+// connector, collection, UTC day the period ends):
+//   key    "<connector>.<collection>/<subject pseudonym>/<YYYY-MM-DD>" ("/none"
+//          when no period is configured: kept until someone acts)
 //   value  {"request_id", "connector", "collection", "basis", "note",
 //           "until": RFC 3339 (latest end in the group) | null,
 //           "subject_refs": [keyed pseudonyms of the subject's identities],
