@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -111,6 +112,10 @@ struct ExecutorOptions {
   nlohmann::json recipients = nlohmann::json::array();
   std::string hash_key;             // keyed hash for masks and subject pseudonyms
   size_t batch = 500;               // values per query; erasure writes start here and double while quick
+  // config backups.retention: erasure results say by when backups holding
+  // the erased data are gone (completion + this).
+  std::optional<Duration> backups_retention;
+  std::string backups_retention_text;  // as configured, e.g. "P30D"
 };
 
 // The Executor over a built graph. What Execute does and returns, by type:
@@ -126,8 +131,15 @@ struct ExecutorOptions {
 //      "remaining", "retention"?}], "retained": [{..., "basis", "note",
 //      "period", "rows"}], "counts": {"deleted", "masked", "kept"},
 //      "remaining": {"connector.collection": n}, "deleted", "masked", "kept",
-//      "verified", "recipients_to_notify"}. Anything left in a delete/drop collection
-//      afterwards fails the request.
+//      "verified", "recipients_to_notify", "kept_items": [{"connector",
+//      "collection", "records", "basis", "note", "until"}], "backups"?:
+//      {"retention", "gone_by": "YYYY-MM-DD"}}. Anything left in a delete/drop
+//      collection afterwards fails the request. A retained collection's rows
+//      whose period (from its `from` column) has ended are deleted
+//      ("expired_deleted"); the rows it keeps go into the ledger of store
+//      records "kept" (src/exec/retention.h), which PurgeExpiredKept erases
+//      when their period ends, and which later access requests list under
+//      "kept" in manifest.json.
 //  rectification  params {"field": new value, ...} or {"fields": {...},
 //      "collection": "connector.collection"}; a field must be listed in the
 //      "rectify" of some collection (else kInvalid at /params/<field>).
@@ -139,7 +151,8 @@ struct ExecutorOptions {
 //
 // Plan() is the dry run of an erasure: {"collections": [{"connector",
 // "collection", "action": delete|mask|keep|drop|redact, "rows", "objects"?,
-// "retention", "mask"?}], "totals": {"delete", "mask", "keep"}}. MakeExecutor reads exports, recipients and
+// "retention", "expired"? (retained rows past their period: deleted), "mask"?}],
+// "totals": {"delete", "mask", "keep"}}. MakeExecutor reads exports, recipients and
 // the export password (kInvalid if export_password_env names an unset
 // variable) from config.
 Result<std::unique_ptr<Executor>> MakeExecutor(const Config& config, Store& store, std::string hash_key);

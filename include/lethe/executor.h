@@ -7,6 +7,7 @@
 
 #include "lethe/request.h"
 #include "lethe/status.h"
+#include "lethe/time.h"
 
 namespace lethe {
 
@@ -24,6 +25,12 @@ class Executor {
   // Dry run of an erasure: per connector and collection, what would be
   // deleted, masked and kept, with the retention basis. Changes nothing.
   virtual Result<nlohmann::json> Plan(const Request& r) = 0;
+
+  // Housekeeping for the scheduler: erases the rows an erasure kept under
+  // retention whose period has ended by `now`, audited, each exactly once
+  // even when several processes run it. Returns counts ({"entries", "rows",
+  // "skipped"}); executors without a retention ledger do nothing.
+  virtual Result<nlohmann::json> PurgeExpiredKept(Time now) { return nlohmann::json::object(); }
 };
 
 }  // namespace lethe

@@ -35,4 +35,10 @@ struct Duration {
 };
 Result<Duration> ParseIsoDuration(std::string_view s);
 
+// t + d on the calendar (UTC): years and months move the date and clamp it to
+// the target month's last day (2024-02-29 + P1Y = 2025-02-28, 2025-01-31 + P1M
+// = 2025-02-28), then days and seconds are added. This is how a retention
+// period ("P7Y from issued_at") ends; Approx() would drift by leap days.
+Time AddCalendar(Time t, const Duration& d);
+
 }  // namespace lethe

@@ -31,7 +31,7 @@ void Run(const RunOptions& o) {
   if (!e) return;
   auto ex = MakeExecutor(e->config, *e->store, e->pseudonym_key);
   if (!ex.ok()) return (void)Fail(ex.status());
-  Scheduler scheduler(*e->workflow, EngineNotifier(), e->config);
+  Scheduler scheduler(*e->workflow, EngineNotifier(), e->config, ex->get());
   WorkerOptions wo;
   wo.lease = e->config.worker_lease;
   Worker worker(*e->workflow, **ex, wo);

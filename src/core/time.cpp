@@ -163,6 +163,16 @@ std::chrono::seconds Duration::Approx() const {
   return std::chrono::seconds{total_days * 86400 + seconds};
 }
 
+Time AddCalendar(Time t, const Duration& d) {
+  auto day = std::chrono::floor<date::days>(t);
+  auto time_of_day = t - day;
+  date::year_month_day ymd{day};
+  date::year_month ym = date::year_month{ymd.year(), ymd.month()} + date::months{int64_t{d.years} * 12 + d.months};
+  date::day last = date::year_month_day_last{ym.year(), date::month_day_last{ym.month()}}.day();
+  date::sys_days moved{date::year_month_day{ym.year(), ym.month(), ymd.day() <= last ? ymd.day() : last}};
+  return Time{moved + date::days{d.days} + time_of_day + std::chrono::seconds{d.seconds}};
+}
+
 Result<Duration> ParseIsoDuration(std::string_view s) {
   auto bad = [&](const char* why) {
     return Status::Invalid(std::string("not an ISO 8601 duration (") + why +

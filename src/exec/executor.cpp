@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "exec/export_package.h"
+#include "exec/retention.h"
 #include "exec/util.h"
 #include "lethe/audit.h"
 #include "lethe/exec.h"
@@ -102,7 +103,20 @@ struct Work {
   std::vector<std::string> keys;
   bool by_match = false;  // items have no keys (log lines): act by Match
   int64_t found = 0;      // items found by this run's discovery
+  // Erasure of a retained collection: `keys` are the rows still within their
+  // period (or undated), `until` when each one's period ends; `expired` are
+  // the rows whose period has ended, which erasure deletes.
+  std::vector<std::optional<Time>> until;
+  std::vector<std::string> expired;
+  int64_t undated = 0;
 };
+
+// The persisted form of Work::until: Unix seconds or null.
+nlohmann::json UntilJson(const std::optional<Time>& t) { return t ? nlohmann::json(ToUnix(*t)) : nlohmann::json(nullptr); }
+std::optional<Time> UntilFrom(const nlohmann::json& j) {
+  if (j.is_number_integer()) return FromUnix(j.get<int64_t>());
+  return std::nullopt;
+}
 
 class GraphExecutor : public Executor {
  public:
@@ -140,6 +154,12 @@ class GraphExecutor : public Executor {
     return out;
   }
 
+  Result<json> PurgeExpiredKept(Time now) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    LETHE_RETURN_IF_ERROR(g_->ConnectAll());
+    return exec::PurgeDueKept(store_, *g_, opt_.hash_key, now, opt_.batch);
+  }
+
   Result<json> Plan(const Request& req) override {
     std::lock_guard<std::mutex> lock(mu_);
     LETHE_RETURN_IF_ERROR(g_->ConnectAll());
@@ -148,9 +168,15 @@ class GraphExecutor : public Executor {
     if (!proved.ok()) return proved.status();
     const Request& r = *proved;
     const auto& nodes = g_->nodes();
-    std::vector<int64_t> counts(nodes.size(), 0);
-    auto found = Discover(*g_, r.subject, [&](size_t i, const Item&) {
+    std::vector<int64_t> counts(nodes.size(), 0), expired(nodes.size(), 0);
+    const Time now = Now();
+    auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) {
       ++counts[i];
+      // The same verdict erasure will reach: rows past their period go.
+      if (nodes[i].spec->retain && !item.key.empty() &&
+          exec::JudgeRetention(*nodes[i].spec->retain, item.fields, now).kind == exec::RetentionVerdict::Kind::kExpired) {
+        ++expired[i];
+      }
       return Status::Ok();
     }, opt_.batch);
     if (!found.ok()) return found.status();
@@ -168,13 +194,15 @@ class GraphExecutor : public Executor {
                 {c.objects ? "objects" : "rows", counts[i]},
                 {"rows", counts[i]},
                 {"retention", RetentionJson(c)}};
+      if (c.retain) e["expired"] = expired[i];  // of "rows": deleted, their retention having ended
       if (a.kind == EraseAction::Kind::kMask) {
         json cols = json::array();
         for (const auto& [col, how] : a.mask) cols.push_back({{"column", col}, {"mask", how}});
         e["mask"] = cols;
       }
       out["collections"].push_back(std::move(e));
-      totals[Removes(a.kind) ? "delete" : (a.kind == EraseAction::Kind::kKeep ? "keep" : "mask")] += counts[i];
+      totals[Removes(a.kind) ? "delete" : (a.kind == EraseAction::Kind::kKeep ? "keep" : "mask")] += counts[i] - expired[i];
+      totals["delete"] += expired[i];
     }
     out["totals"] = totals;
     return out;
@@ -215,14 +243,26 @@ class GraphExecutor : public Executor {
     if (!existing.ok()) return existing.status();
     const auto& nodes = g_->nodes();
     std::vector<Work> work(nodes.size());
+    const Time now = Now();
     // Discover reports each keyed item once, so keys need no set here.
     auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) -> Status {
-      ++work[i].found;
+      Work& w = work[i];
+      ++w.found;
       if (!include(i)) return Status::Ok();
       if (item.key.empty()) {
-        work[i].by_match = true;
+        w.by_match = true;
+      } else if (action == "erase" && nodes[i].spec->retain) {
+        exec::RetentionVerdict v = exec::JudgeRetention(*nodes[i].spec->retain, item.fields, now);
+        if (v.kind == exec::RetentionVerdict::Kind::kExpired) {
+          w.expired.push_back(item.key);
+        } else {
+          w.keys.push_back(item.key);
+          w.until.push_back(v.until);
+          if (v.kind == exec::RetentionVerdict::Kind::kUndated) ++w.undated;
+        }
       } else {
-        work[i].keys.push_back(item.key);
+        w.keys.push_back(item.key);
+        w.until.emplace_back();
       }
       return Status::Ok();
     }, opt_.batch, /*keys_only=*/true);
@@ -234,21 +274,42 @@ class GraphExecutor : public Executor {
         w.task = it->second;
         if (w.task.status == "done") continue;
         // Persisted keys keep their order (the batch cursor "next" counts in
-        // it); keys discovered only now go after them.
-        std::vector<std::string> keys;
+        // it); keys discovered only now go after them. The first run's
+        // retention verdicts stand: rows it judged expired may already be gone.
+        std::vector<std::string> keys, expired;
+        std::vector<std::optional<Time>> until;
         std::set<std::string> in;
+        int64_t undated = w.undated;
         auto saved = store_.GetRecord(KeysKind(action), KeysRecordKey(w.task));
         if (!saved.ok()) return saved.status();
-        if (saved->has_value() && (**saved).value.contains("keys") && (**saved).value["keys"].is_array()) {
-          for (const auto& k : (**saved).value["keys"]) {
-            std::string key = k.get<std::string>();
-            if (in.insert(key).second) keys.push_back(key);
+        if (saved->has_value()) {
+          const json& v = (**saved).value;
+          const json& saved_until = v.contains("until") && v["until"].is_array() ? v["until"] : json::array();
+          if (v.contains("keys") && v["keys"].is_array()) {
+            for (size_t k = 0; k < v["keys"].size(); ++k) {
+              std::string key = v["keys"][k].get<std::string>();
+              if (!in.insert(key).second) continue;
+              keys.push_back(std::move(key));
+              until.push_back(k < saved_until.size() ? UntilFrom(saved_until[k]) : std::nullopt);
+            }
           }
+          for (const auto& k : v.value("expired", json::array())) {
+            if (in.insert(k.get<std::string>()).second) expired.push_back(k.get<std::string>());
+          }
+          undated = v.value("undated", undated);
         }
-        for (auto& key : w.keys) {
-          if (in.insert(key).second) keys.push_back(std::move(key));
+        for (size_t k = 0; k < w.keys.size(); ++k) {
+          if (!in.insert(w.keys[k]).second) continue;
+          keys.push_back(std::move(w.keys[k]));
+          until.push_back(k < w.until.size() ? w.until[k] : std::nullopt);
+        }
+        for (auto& key : w.expired) {
+          if (in.insert(key).second) expired.push_back(std::move(key));
         }
         w.keys = std::move(keys);
+        w.until = std::move(until);
+        w.expired = std::move(expired);
+        w.undated = undated;
         w.by_match = w.by_match || w.task.detail.value("by_match", false);
       } else {
         if (!include(i)) continue;
@@ -264,6 +325,13 @@ class GraphExecutor : public Executor {
       keys.kind = KeysKind(action);
       keys.key = KeysRecordKey(w.task);
       keys.value = {{"keys", w.keys}};
+      if (action == "erase" && nodes[i].spec->retain) {
+        json until = json::array();
+        for (const auto& t : w.until) until.push_back(UntilJson(t));
+        keys.value["until"] = std::move(until);
+        keys.value["expired"] = w.expired;
+        keys.value["undated"] = w.undated;
+      }
       keys.created_at = Now();
       LETHE_RETURN_IF_ERROR(store_.PutRecord(keys));
       w.task.detail["key_count"] = w.keys.size();
@@ -310,6 +378,58 @@ class GraphExecutor : public Executor {
 
   // ---------------------------------------------------------------- erasure
 
+  // Rows of a retained collection whose period has already ended are not
+  // kept: they are deleted, whatever "erase" says for the rows still within
+  // it (contract section 2, "retain"). Once per task.
+  Status EraseExpired(Work& w, const GraphNode& node, const std::string& hash_key) {
+    if (w.task.detail.value("expired_done", false)) return Status::Ok();
+    EraseAction del;
+    del.kind = EraseAction::Kind::kDelete;
+    del.hash_key = hash_key;
+    int64_t deleted = 0;
+    const size_t batch = std::max<size_t>(opt_.batch, 1);
+    for (size_t start = 0; start < w.expired.size(); start += batch) {
+      std::vector<std::string> part(w.expired.begin() + start,
+                                    w.expired.begin() + std::min(w.expired.size(), start + batch));
+      auto n = node.connector->Erase(*node.spec, {}, part, del);
+      if (!n.ok()) return n.status();
+      deleted += *n;
+    }
+    w.task.detail["expired"] = static_cast<int64_t>(w.expired.size());
+    w.task.detail["expired_deleted"] = deleted;
+    w.task.detail["expired_done"] = true;
+    w.task.updated_at = Now();
+    return store_.SaveTask(w.task);
+  }
+
+  // The rows a retained collection keeps go into the pseudonymous ledger
+  // (exec/retention.h); the task keeps only their count, the latest end of
+  // their period and how many had no date to count from.
+  Status RecordKept(const Request& r, Work& w, size_t n) {
+    const GraphNode& node = g_->nodes()[n];
+    exec::KeptRows kept;
+    kept.request_id = r.id;
+    kept.connector = node.connector->name();
+    kept.collection = node.spec->name;
+    kept.retain = *node.spec->retain;
+    kept.subject_refs = exec::SubjectRefs(opt_.hash_key, r.subject);
+    kept.keys = w.keys;
+    kept.until = w.until;
+    kept.seal = exec::KeysCarryIdentity(*g_, n);
+    if (!w.keys.empty()) LETHE_RETURN_IF_ERROR(exec::RecordKept(store_, opt_.hash_key, kept));
+    std::optional<Time> latest;
+    bool open_ended = false;
+    for (size_t k = 0; k < w.keys.size(); ++k) {
+      const auto& t = k < w.until.size() ? w.until[k] : std::nullopt;
+      if (!t) open_ended = true;
+      else if (!latest || *t > *latest) latest = t;
+    }
+    w.task.detail["kept_rows"] = static_cast<int64_t>(w.keys.size());
+    w.task.detail["kept_until"] = latest && !open_ended ? json(FormatRfc3339(*latest).substr(0, 10)) : json(nullptr);
+    w.task.detail["undated"] = w.undated;
+    return Status::Ok();
+  }
+
   Result<json> Erase(const Request& r) {
     const auto& nodes = g_->nodes();
     FoundValues found;
@@ -328,6 +448,10 @@ class GraphExecutor : public Executor {
       w.task.detail["action"] = ActionName(a.kind);
       if (node.spec->retain) w.task.detail["retention"] = RetentionJson(*node.spec);
       LETHE_RETURN_IF_ERROR(MarkRunning(w));
+      if (node.spec->retain) {
+        Status st = EraseExpired(w, node, a.hash_key);
+        if (!st.ok()) return MarkFailed(w, st);
+      }
 
       int64_t rows = w.task.rows;  // rows done by earlier batches (resumed runs)
       size_t next = w.task.detail.value("next", size_t{0});
@@ -373,13 +497,19 @@ class GraphExecutor : public Executor {
         }
       }
       w.task.detail["kept"] = a.kind == EraseAction::Kind::kKeep ? static_cast<int64_t>(w.keys.size()) : 0;
+      if (node.spec->retain) {
+        // Ledger first, then done: a crash in between writes the same
+        // records again on resume.
+        Status st = RecordKept(r, w, n);
+        if (!st.ok()) return MarkFailed(w, st);
+      }
       LETHE_RETURN_IF_ERROR(MarkDone(w, rows));
       spdlog::info("erasure step request={} collection={} action={} rows={}", r.id, node.id, ActionName(a.kind), rows);
     }
 
     // Verify: ask every collection again, with the values discovery started
     // from, what still matches the subject.
-    json out = {{"collections", json::array()}, {"retained", json::array()}};
+    json out = {{"collections", json::array()}, {"retained", json::array()}, {"kept_items", json::array()}};
     int64_t deleted = 0, masked = 0, kept = 0;
     std::vector<std::string> leftovers;
     json remaining_by_id = json::object();
@@ -401,15 +531,31 @@ class GraphExecutor : public Executor {
                 {"action", ActionName(a.kind)},
                 {"rows", t.rows},
                 {"remaining", remaining}};
+      int64_t expired_deleted = t.detail.value("expired_deleted", int64_t{0});
       if (node.spec->retain) {
         e["retention"] = RetentionJson(*node.spec);
+        e["expired_deleted"] = expired_deleted;
         json ret = RetentionJson(*node.spec);
         ret["connector"] = node.connector->name();
         ret["collection"] = node.spec->name;
         ret["rows"] = remaining;
         ret["action"] = ActionName(a.kind);
+        // What the receipt tells the subject: how many rows are kept, until
+        // when (the latest end; null when some have no end), how many had
+        // outlived their period and were deleted, and how many had no date
+        // to count from (kept, to be safe).
+        ret["kept"] = t.detail.value("kept_rows", int64_t{0});
+        ret["until"] = t.detail.contains("kept_until") ? t.detail["kept_until"] : json(nullptr);
+        ret["expired_deleted"] = expired_deleted;
+        ret["undated"] = t.detail.value("undated", int64_t{0});
+        if (ret["kept"].get<int64_t>() > 0) {
+          json k = {{"connector", ret["connector"]}, {"collection", ret["collection"]}, {"records", ret["kept"]},
+                    {"basis", node.spec->retain->basis}, {"note", node.spec->retain->note}, {"until", ret["until"]}};
+          out["kept_items"].push_back(std::move(k));
+        }
         out["retained"].push_back(std::move(ret));
       }
+      deleted += expired_deleted;
       out["collections"].push_back(std::move(e));
       remaining_by_id[node.id] = remaining;
       if (Removes(a.kind)) {
@@ -430,6 +576,12 @@ class GraphExecutor : public Executor {
     out["masked"] = masked;
     out["kept"] = kept;
     out["verified"] = leftovers.empty();
+    if (opt_.backups_retention) {
+      // Backups are not erased row by row; they age out. Counted from now,
+      // which is the erasure's completion to within the Finish that follows.
+      out["backups"] = {{"retention", opt_.backups_retention_text},
+                        {"gone_by", FormatRfc3339(AddCalendar(Now(), *opt_.backups_retention)).substr(0, 10)}};
+    }
     if (!leftovers.empty()) {
       std::string list;
       for (const auto& l : leftovers) list += (list.empty() ? "" : ", ") + l;
@@ -659,8 +811,12 @@ class GraphExecutor : public Executor {
       sources.push_back(std::move(s));
       total += records[i];
     }
+    // What an earlier erasure kept of this subject under retention: found in
+    // the ledger by the keyed pseudonyms of the request's identities.
+    auto kept = exec::KeptFor(store_, exec::SubjectRefs(opt_.hash_key, r.subject));
+    if (!kept.ok()) return kept.status();
     const std::string generated_at = FormatRfc3339(Now());
-    LETHE_RETURN_IF_ERROR(pkg.Add("report.html", Report(r, sources, generated_at)));
+    LETHE_RETURN_IF_ERROR(pkg.Add("report.html", Report(r, sources, *kept, generated_at)));
     json manifest = {{"request", {{"id", r.id},
                                   {"type", ToString(r.type)},
                                   {"regulation", ToString(r.regulation)},
@@ -669,6 +825,7 @@ class GraphExecutor : public Executor {
                      {"generated_at", generated_at},
                      {"format", "lethe-export/1"},
                      {"sources", sources},
+                     {"kept", *kept},
                      {"recipients", opt_.recipients},
                      {"files", pkg.files()}};
     LETHE_RETURN_IF_ERROR(pkg.Add("manifest.json", manifest.dump(2)));
@@ -699,7 +856,7 @@ class GraphExecutor : public Executor {
 
   // The readable Art. 15 report: what we hold, why, for how long, who gets
   // it, where it came from, and what the subject can do about it.
-  std::string Report(const Request& r, const json& sources, const std::string& generated_at) const {
+  std::string Report(const Request& r, const json& sources, const json& kept, const std::string& generated_at) const {
     std::set<std::string> purposes, categories;
     for (const auto& s : sources) {
       if (!s["purpose"].get<std::string>().empty()) purposes.insert(s["purpose"].get<std::string>());
@@ -739,7 +896,14 @@ class GraphExecutor : public Executor {
            "</td><td>" + std::to_string(s["records"].get<int64_t>()) + "</td><td>" + HtmlEscape(cats) + "</td><td>" +
            HtmlEscape(s["purpose"].get<std::string>()) + "</td><td>" + HtmlEscape(ret) + "</td></tr>\n";
     }
-    h += "</table>\n<h2>Where the data came from</h2><p>From you, and from your use of our service. "
+    h += "</table>\n";
+    if (!kept.empty()) {
+      h += "<h2>Kept after an earlier erasure</h2>\n<p>You asked us before to erase your data. The law "
+           "requires us to keep the following for a while; we delete it when that period ends.</p><ul>\n";
+      for (const auto& k : kept) h += "<li>" + HtmlEscape(KeptSentence(k)) + "</li>\n";
+      h += "</ul>\n";
+    }
+    h += "<h2>Where the data came from</h2><p>From you, and from your use of our service. "
          "We do not make decisions about you based solely on automated processing, including profiling.</p>\n";
     h += "<h2>Your rights</h2><ul>"
          "<li>Rectification: ask us to correct inaccurate data or complete it (Art. 16 GDPR).</li>"
@@ -751,6 +915,19 @@ class GraphExecutor : public Executor {
          "<li>Complain to a data protection supervisory authority, in particular in the country where you live or "
          "work or where an infringement happened (Art. 77).</li></ul>\n</body></html>\n";
     return h;
+  }
+
+  // "3 invoices, kept until 2033-03-31, EU tax law".
+  static std::string KeptSentence(const json& k) {
+    int64_t n = k.value("records", int64_t{0});
+    std::string what = k.value("collection", "");
+    if (n == 1 && what.size() > 1 && what.back() == 's') what.pop_back();
+    std::string s = std::to_string(n) + " " + what + ", kept until ";
+    s += k["until"].is_string() ? k["until"].get<std::string>() : std::string("the end of the legal period");
+    std::string why = k.value("note", "");
+    if (why.empty()) why = k.value("basis", "");
+    if (!why.empty()) s += ", " + why;
+    return s;
   }
 
   std::mutex mu_;
@@ -772,6 +949,13 @@ Result<std::unique_ptr<Executor>> MakeExecutor(const Config& config, Store& stor
   opt.exports_dir = config.Resolve(config.exports_dir);
   opt.recipients = config.recipients;
   opt.hash_key = std::move(hash_key);
+  if (config.raw.contains("backups") && config.raw["backups"].contains("retention")) {
+    const std::string text = config.raw["backups"]["retention"].get<std::string>();
+    auto d = ParseIsoDuration(text);
+    if (!d.ok()) return Status::Invalid(d.status().message(), "/backups/retention");
+    opt.backups_retention = *d;
+    opt.backups_retention_text = text;
+  }
   if (!config.export_password_env.empty()) {
     // A configured password that is not set must stop exports, not quietly
     // produce unencrypted ones.

@@ -433,6 +433,11 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
     std::unordered_set<std::string> seen;
     bool dedupe = matches.size() > 1 || (matches.size() == 1 && matches[0].size() > 1);
     std::vector<std::string> columns(keep.begin(), keep.end());
+    // Erasure decides per row whether its retention period has ended, so the
+    // column the period counts from travels with the keys.
+    if (n.spec->retain && !n.spec->retain->from.empty() && !keep.count(n.spec->retain->from)) {
+      columns.push_back(n.spec->retain->from);
+    }
     for (const Match& m : matches) {
       auto sink = [&](const Item& item) -> Status {
         if (dedupe && !item.key.empty() && !seen.insert(item.key).second) return Status::Ok();

@@ -154,7 +154,7 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOp
   if (!notifier.ok()) return notifier.status();
   s->notifier_ = std::move(*notifier);
   AttachNotifications(*s->engine_->workflow, *s->notifier_, c);
-  s->scheduler_ = std::make_unique<Scheduler>(*s->engine_->workflow, *s->notifier_, c);
+  s->scheduler_ = std::make_unique<Scheduler>(*s->engine_->workflow, *s->notifier_, c, s->executor_.get());
 
   AddSelfRoutes(s->router_, *s);
   AddInboxRoutes(s->router_, *s);

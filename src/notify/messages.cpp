@@ -123,10 +123,33 @@ Message DeniedMail(const Request& r, const std::string& reason) {
                        "\nReason:    " + reason + "\n\n" + Rights(r) + Signature());
 }
 
+// An erasure's receipt in words: what the law makes us keep, until when,
+// and by when backups holding the data are gone (docs/retention.md).
+static std::string ErasureReceipt(const Request& r) {
+  if (r.type != RequestType::kErasure || !r.result.is_object()) return "";
+  std::string out;
+  for (const auto& k : r.result.value("kept_items", json::array())) {
+    if (!k.is_object()) continue;
+    std::string until = k.contains("until") && k["until"].is_string() ? k["until"].get<std::string>()
+                                                                       : std::string("the end of the legal period");
+    std::string why = k.value("note", std::string());
+    if (why.empty()) why = k.value("basis", std::string());
+    out += "- " + std::to_string(k.value("records", int64_t{0})) + " " + k.value("collection", std::string()) +
+           ", kept until " + until + (why.empty() ? "" : ", " + why) + "\n";
+  }
+  if (!out.empty()) {
+    out = "\nThe law requires us to keep some records for a while; we delete them when that period ends:\n" + out;
+  }
+  if (r.result.contains("backups") && r.result["backups"].is_object() && r.result["backups"].contains("gone_by")) {
+    out += "\nCopies in our backups are gone by " + r.result["backups"].value("gone_by", std::string()) + ".\n";
+  }
+  return out;
+}
+
 Message CompletedMail(const Request& r) {
   return ToSubject(r, "Your privacy request " + r.id + " is complete",
                    "We have completed your request for " + Kind(r) + ".\n\nReference: " + r.id + "\n" +
-                       Signature());
+                       ErasureReceipt(r) + Signature());
 }
 
 Message VerificationCodeMail(const Request& r) {

@@ -33,8 +33,8 @@ std::chrono::seconds Span(const Duration& d) {
 
 }  // namespace
 
-Scheduler::Scheduler(Workflow& wf, Notifier& notifier, const Config& config)
-    : wf_(wf), notifier_(notifier), config_(config) {}
+Scheduler::Scheduler(Workflow& wf, Notifier& notifier, const Config& config, Executor* executor)
+    : wf_(wf), notifier_(notifier), config_(config), executor_(executor) {}
 
 Result<int> Scheduler::Tick(Time now) {
   stats_ = TickStats{};
@@ -68,6 +68,7 @@ Result<int> Scheduler::Tick(Time now) {
     note(st, "export retention");
     if (st.ok()) last_purge_ = now;
   }
+  note(PurgeKept(now), "retention ledger");
   note(SweepExpired(now), "expiry sweep");
 
   auto delivered = Deliver(store, notifier_, now, 500);
@@ -166,6 +167,14 @@ Status Scheduler::PurgeExports(Time now) {
     spdlog::info("scheduler: export of request {} deleted after {} days", r.id, keep.count() / 86400);
     if (existed) ++stats_.purged;
   }
+  return Status::Ok();
+}
+
+Status Scheduler::PurgeKept(Time now) {
+  if (executor_ == nullptr) return Status::Ok();
+  auto purged = executor_->PurgeExpiredKept(now);
+  if (!purged.ok()) return purged.status();
+  stats_.kept_purged += purged->value("rows", 0);
   return Status::Ok();
 }
 

@@ -17,6 +17,8 @@
 //    for changes made where no listener ran, e.g. the CLI);
 //  - deletes export zips older than exports.keep and records "export_purged"
 //    in the audit log;
+//  - erases rows kept under retention whose period has ended (through the
+//    executor, when one is given: Executor::PurgeExpiredKept);
 //  - drops expired verification codes and download tokens;
 //  - delivers the outbox.
 #pragma once
@@ -35,12 +37,14 @@ namespace lethe {
 struct TickStats {
   int queued = 0;   // notifications newly queued
   int purged = 0;   // export zips deleted
+  int kept_purged = 0;  // rows kept under retention erased when their period ended
   DeliveryStats delivery;
 };
 
 class Scheduler {
  public:
-  Scheduler(Workflow& wf, Notifier& notifier, const Config& config);
+  // `executor` (optional) erases kept rows whose retention has ended.
+  Scheduler(Workflow& wf, Notifier& notifier, const Config& config, Executor* executor = nullptr);
 
   // Returns the number of messages delivered; details in last_stats().
   Result<int> Tick(Time now);
@@ -51,10 +55,12 @@ class Scheduler {
   Status Acknowledge(const Request& r, Time now);
   Status PurgeExports(Time now);
   Status SweepExpired(Time now);
+  Status PurgeKept(Time now);
 
   Workflow& wf_;
   Notifier& notifier_;
   const Config& config_;
+  Executor* executor_;
   TickStats stats_;
   // Export retention is counted in days: scanning every completed request
   // once an hour is plenty, and spares the store a full scan every minute.

@@ -168,3 +168,18 @@ TEST_CASE("Status code names are the API's error codes", "[time][status]") {
   CHECK(std::string(Status::Io("x").CodeName()) == "io");
   CHECK(std::string(Status::Internal("x").CodeName()) == "internal");
 }
+
+TEST_CASE("AddCalendar counts years and months on the calendar, clamped to the month's end", "[time]") {
+  auto at = [](const char* s) { return *ParseRfc3339(s); };
+  auto add = [&](const char* t, const char* d) { return FormatRfc3339(AddCalendar(at(t), *ParseIsoDuration(d))); };
+  CHECK(add("2018-03-31T00:00:00Z", "P7Y") == "2025-03-31T00:00:00Z");
+  CHECK(add("2024-02-29T10:00:00Z", "P1Y") == "2025-02-28T10:00:00Z");  // leap day clamps
+  CHECK(add("2024-02-29T10:00:00Z", "P4Y") == "2028-02-29T10:00:00Z");
+  CHECK(add("2025-01-31T00:00:00Z", "P1M") == "2025-02-28T00:00:00Z");
+  CHECK(add("2025-10-31T00:00:00Z", "P1Y4M") == "2027-02-28T00:00:00Z");
+  CHECK(add("2025-12-15T23:00:00Z", "P1MT2H") == "2026-01-16T01:00:00Z");
+  CHECK(add("2026-01-01T00:00:00Z", "P30D") == "2026-01-31T00:00:00Z");
+  // Not the 365-day approximation: seven years span two leap days.
+  CHECK(AddCalendar(at("2018-03-31T00:00:00Z"), *ParseIsoDuration("P7Y")) !=
+        at("2018-03-31T00:00:00Z") + ParseIsoDuration("P7Y")->Approx());
+}

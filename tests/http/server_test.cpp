@@ -104,3 +104,29 @@ TEST_CASE("Stop closes idle keep-alive connections and returns promptly", "[http
   stream.socket().read_some(boost::asio::buffer(&c, 1), ec);
   CHECK(ec);
 }
+
+namespace {
+// Records the scheduler's calls to the retention purge (the purge itself is
+// tested over real SQLite and PostgreSQL in tests/exec and tests/connectors).
+class PurgeRecordingExecutor : public FileExecutor {
+ public:
+  using FileExecutor::FileExecutor;
+  Result<json> PurgeExpiredKept(Time now) override {
+    calls.push_back(now);
+    return json{{"entries", 0}, {"rows", 0}, {"skipped", 0}};
+  }
+  std::vector<Time> calls;
+};
+}  // namespace
+
+TEST_CASE("lethe serve's scheduler erases kept rows whose retention has ended", "[http][retention]") {
+  TempDir tmp;
+  http::ServiceOptions opts;
+  auto ex = std::make_unique<PurgeRecordingExecutor>(tmp.str() + "/exports");
+  PurgeRecordingExecutor* seen = ex.get();
+  opts.executor = std::move(ex);
+  Harness h(json(), std::move(opts));
+  REQUIRE(h.service->TickScheduler().ok());
+  REQUIRE(seen->calls.size() == 1);
+  CHECK(seen->calls[0] >= Now() - std::chrono::minutes(1));
+}

@@ -131,3 +131,38 @@ TEST_CASE("executor over postgres: erasure deletes, masks retained rows, keeps, 
         lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
   CHECK(pg.Text("SELECT count(*) FROM users") == "1");
 }
+
+TEST_CASE("executor over postgres: retention counts from a timestamptz column; expired rows go, the rest "
+          "are kept in the ledger and purged when due", "[postgres][executor][retention]") {
+  PgApp pg;
+  // issued_at as PostgreSQL's own type: its text form ("2018-03-31 00:00:00+00") is what the period counts from.
+  pg.Exec("ALTER TABLE invoices ALTER COLUMN issued_at TYPE timestamptz USING issued_at::timestamptz");
+  pg.Exec("INSERT INTO invoices VALUES (502, 1, 'Ada', '1 Main St', 'ada@example.com', '2018-03-31 00:00:00+00'),"
+          " (503, 1, 'Ada', '1 Main St', 'ada@example.com', '2026-03-31 09:00:00+02')");
+  World w;
+  w.config.connectors = json::array({pg.Connector()});
+  lethe::SetClockForTesting(*lethe::ParseRfc3339("2026-06-01T12:00:00Z"));
+  auto r = w.NewRequest("req-pg-ret", RequestType::kErasure, "ada@example.com");
+  auto res = w.MakeExec()->Execute(r);
+  lethe::SetClockForTesting(lethe::Time{});
+  INFO(res.status().ToString());
+  REQUIRE(res.ok());
+  CHECK(pg.Text("SELECT count(*) FROM invoices WHERE id = 502") == "0");  // its seven years ended in 2025
+  CHECK(pg.Text("SELECT count(*) FROM invoices WHERE id IN (500, 503) AND name IS NULL") == "2");
+  json kept = (*res)["kept_items"];
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0]["records"] == 2);
+  CHECK(kept[0]["until"] == "2033-03-31");
+
+  auto ledger = w.store->Records("kept", std::nullopt, 100);
+  REQUIRE(ledger.ok());
+  REQUIRE(ledger->size() == 2);
+  for (const auto& rec : *ledger) CHECK(rec.value.dump().find("ada@example.com") == std::string::npos);
+
+  auto purged = w.MakeExec()->PurgeExpiredKept(*lethe::ParseRfc3339("2033-04-01T00:00:00Z"));
+  INFO(purged.status().ToString());
+  REQUIRE(purged.ok());
+  CHECK((*purged)["rows"] == 2);
+  CHECK(pg.Text("SELECT count(*) FROM invoices WHERE user_id = 1") == "0");
+  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 501") == "bob@example.com");
+}
