@@ -91,8 +91,8 @@ class Workflow {
   // their receipts stay listed for them, under a keyed pseudonym.
   std::string OwnerRef(const std::string& owner) const;
   // After a completed erasure (src/core/forget.cpp): the request becomes a
-  // receipt, the subject's other requests lose identities and exports (open
-  // ones are cancelled), and the store is scrubbed of the identity values.
+  // receipt, the subject's other ended requests lose identities and exports (open
+  // ones are left to finish), and the store is scrubbed of the identity values.
   // The receipt is written under `lease_owner` (the worker's lease), if given.
   Status ForgetSubject(const Request& completed_erasure, const std::string& lease_owner = "");
 

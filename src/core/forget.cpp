@@ -2,7 +2,7 @@
 // receipt and the ledger of kept rows (contract §4, end; LEGAL.md, Records):
 // the erasure request itself becomes a receipt (a keyed pseudonym instead of
 // the identities), the subject's other requests lose their identities and
-// their exports (download links then answer 410), open ones are cancelled,
+// their exports (download links then answer 410), open ones are left to finish,
 // and every text the store keeps about them is scrubbed of the identity
 // values, down to the file's free pages and write-ahead log.
 #include <cstring>
@@ -118,16 +118,12 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
       if (!done.ok()) return done.status();
       continue;
     }
-    if (q.status == RequestStatus::kInProgress) {
-      // Another worker holds it; it is scrubbed when a later erasure of the
-      // same subject completes, or by an operator.
-      spdlog::warn("erasure {}: request {} of the same subject is in progress; left as it is", erasure.id, q.id);
+    if (q.status == RequestStatus::kInProgress || IsOpen(q.status)) {
+      // Still to be carried out (or being carried out by another worker):
+      // the person asked for it, so it keeps what it needs to act. A later
+      // erasure of the same subject scrubs it once it has ended.
+      spdlog::info("erasure {}: request {} of the same subject is still open; left until it ends", erasure.id, q.id);
       continue;
-    }
-    if (IsOpen(q.status)) {
-      auto cancelled = Act(q.id, Action::kCancel, "system", "the subject's data was erased (request " + erasure.id + ")");
-      if (!cancelled.ok()) return cancelled.status();
-      q = *cancelled;
     }
     json detail = {{"erasure_request", erasure.id}};
     if (!q.export_path.empty()) {
