@@ -97,6 +97,18 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
     return v;
   }());
 
+  // What stays of a request of theirs: a keyed pseudonym in place of the
+  // identities and the account, and its free text scrubbed.
+  auto pseudonymize = [this](Request& q, const Scrubber& s) {
+    q.result["subject_ref"] = SubjectRef(q.subject);
+    q.subject = Subject{};
+    q.subject.custom["ref"] = q.result["subject_ref"].get<std::string>();
+    q.owner = OwnerRef(q.owner);
+    q.note = s(q.note);
+    q.params = s.Json(q.params);
+    q.result = s.Json(q.result);
+  };
+
   auto theirs = store_.BySubject(proved, erasure.owner);
   if (!theirs.ok()) return theirs.status();
   std::vector<std::string> ids = {erasure.id};
@@ -135,13 +147,7 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
       q.result["export_erased"] = true;
       detail["export_deleted"] = existed;
     }
-    q.result["subject_ref"] = SubjectRef(q.subject);
-    q.subject = Subject{};
-    q.subject.custom["ref"] = q.result["subject_ref"].get<std::string>();
-    q.owner = OwnerRef(q.owner);
-    q.note = scrub_proved(q.note);
-    q.params = scrub_proved.Json(q.params);
-    q.result = scrub_proved.Json(q.result);
+    pseudonymize(q, scrub_proved);
     Event e{0, Now(), "subject_erased", "system", "identities and exports removed after erasure " + erasure.id, "", ""};
     auto done = Commit(std::move(q), std::move(e), std::move(detail));
     if (!done.ok()) return done.status();
@@ -151,12 +157,7 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
   // The erasure request itself becomes the receipt. Listeners have already
   // run on the completed request (the subject's confirmation is queued).
   Request receipt = erasure;
-  receipt.result["subject_ref"] = SubjectRef(receipt.subject);
-  receipt.subject = Subject{};
-  receipt.subject.custom["ref"] = receipt.result["subject_ref"].get<std::string>();
-  receipt.owner = OwnerRef(receipt.owner);
-  receipt.note = scrub(receipt.note);
-  receipt.params = scrub.Json(receipt.params);
+  pseudonymize(receipt, scrub);
   Event e{0, Now(), "receipt", "system", "subject identities replaced by a keyed pseudonym", "", ""};
   auto saved = Commit(std::move(receipt), std::move(e), json::object(), lease_owner);
   if (!saved.ok()) return saved.status();
