@@ -113,6 +113,7 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
   if (!theirs.ok()) return theirs.status();
   std::vector<std::string> ids = {erasure.id};
   for (Request q : *theirs) {
+    const std::string qid = q.id;  // q is moved into its commit
     if (q.id == erasure.id) continue;
     if (!SamePerson(q, proved, erasure.owner)) {
       // Someone else's request that merely claims one of these values (eve
@@ -127,7 +128,7 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
       if (q.subject.empty()) q.subject.custom["ref"] = SubjectRef(proved);
       Event e{0, Now(), "identity_removed", "system", "an identity it claimed belonged to a subject erased by " + erasure.id, "", ""};
       auto done = Commit(std::move(q), std::move(e), {{"erasure_request", erasure.id}, {"identities", removed}});
-      if (!done.ok()) return done.status();
+      if (!done.ok() && done.status().code() != Code::kConflict) return done.status();
       continue;
     }
     if (q.status == RequestStatus::kInProgress || IsOpen(q.status)) {
@@ -150,6 +151,12 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
     pseudonymize(q, scrub_proved);
     Event e{0, Now(), "subject_erased", "system", "identities and exports removed after erasure " + erasure.id, "", ""};
     auto done = Commit(std::move(q), std::move(e), std::move(detail));
+    if (!done.ok() && done.status().code() == Code::kConflict) {
+      // Changed meanwhile: another worker finishing it, or forgetting the
+      // same subject for another erasure. That one scrubs it; go on.
+      spdlog::info("erasure {}: request {} changed meanwhile; left to its writer", erasure.id, qid);
+      continue;
+    }
     if (!done.ok()) return done.status();
     ids.push_back(done->id);
   }
