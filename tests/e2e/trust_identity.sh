@@ -57,7 +57,8 @@ eve=$("$LETHE" request submit --config lethe.json --type access --channel email 
 [ "$(show "$eve" | json_get unverified_identities)" = '["user_id"]' ] || fail "user_id must show as unverified: $(show "$eve")"
 "$LETHE" request plan --config lethe.json "$eve" --json > plan.json
 [ "$(json_get identities.unverified < plan.json)" = '["user_id"]' ] || fail "plan must name the unverified identity: $(cat plan.json)"
-"$LETHE" request plan --config lethe.json "$eve" | grep -q "NOT VERIFIED.*user_id" || fail "the plan table must say user_id is not verified"
+plan_table=$("$LETHE" request plan --config lethe.json "$eve")
+grep -q "NOT VERIFIED.*user_id" <<<"$plan_table" || fail "the plan table must say user_id is not verified"
 "$LETHE" request approve --config lethe.json "$eve" >/dev/null
 run_once
 [ "$(show "$eve" | json_get status)" = completed ] || fail "eve's access: $(show "$eve" | json_get status) $(cat run.log)"
@@ -72,7 +73,8 @@ ada=$("$LETHE" request submit --config lethe.json --type access --channel email 
 "$LETHE" request approve --config lethe.json "$ada" >/dev/null
 run_once
 zip_ada=$("$LETHE" request export --config lethe.json "$ada")
-unzip -l "$zip_ada" | grep -q "files/files/42/cv.txt" || fail "a tied user_id should find ada's files: $(unzip -l "$zip_ada")"
+listing=$(unzip -l "$zip_ada")  # captured first: with pipefail, grep -q exiting early could SIGPIPE unzip
+grep -q "files/files/42/cv.txt" <<<"$listing" || fail "a tied user_id should find ada's files: $listing"
 [ -f "$zip_ada" ] || fail "ada's export missing"
 
 # --- 2. delimiters ------------------------------------------------------------------
@@ -111,7 +113,8 @@ run_once
 [ "$(show "$er" | json_get status)" = completed ] || fail "ada's erasure: $(cat run.log)"
 [ "$(sqlite3 app.db 'select count(*) from users where id=42')" = 0 ] || fail "ada's row left"
 [ -e "$zip_ada" ] && fail "ada's earlier export still in the exports folder"
-show "$ada" | grep -q '"export_erased": true' || fail "ada's access request should say its export was erased"
+ada_json=$(show "$ada")
+grep -q '"export_erased": true' <<<"$ada_json" || fail "ada's access request should say its export was erased"
 set +e; "$LETHE" request export --config lethe.json "$ada" >/dev/null 2>&1; rc=$?; set -e
 [ $rc -ne 0 ] || fail "ada's old export is still served"
 sqlite3 lethe.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
