@@ -17,6 +17,7 @@
 // byte. Lines appended by the application while a file is rewritten are picked
 // up until end of file; a line written in the instant between the last read and
 // the rename can still be lost, so rotate logs before erasing if that matters.
+#include "lethe/json_pointer.h"
 #include <fcntl.h>
 #include <glob.h>
 #include <sys/file.h>
@@ -44,15 +45,6 @@ namespace fs = std::filesystem;
 const char kRedacted[] = "[redacted]";
 const char kTempMarker[] = ".lethe-tmp-";
 
-std::string Token(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 bool HasPlaceholder(const std::string& t) {
   size_t open = t.find('{');
@@ -413,7 +405,7 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
   c.pointer = pointer;
   c.erase.kind = EraseAction::Kind::kDrop;
   for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + Token(k);
+    std::string p = pointer + "/" + PointerToken(k);
     if (k == "name") {
       if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a name", p);
       name = v.get<std::string>();
@@ -441,7 +433,7 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
         return Status::Invalid("must be a non-empty object {field: \"{identity.email}\"}", p);
       }
       for (const auto& [field, tmpl] : v.items()) {
-        std::string lp = p + "/" + Token(field);
+        std::string lp = p + "/" + PointerToken(field);
         if (field.empty()) return Status::Invalid("field name must not be empty", lp);
         if (!tmpl.is_string() || !HasPlaceholder(tmpl.get<std::string>())) {
           return Status::Invalid("must be a placeholder such as \"{identity.email}\"", lp);

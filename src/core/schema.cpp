@@ -1,6 +1,7 @@
 // A small JSON Schema validator: the subset Lethe's own schemas use. It exists
 // because Debian ships no C++ JSON Schema library; keeping it to our subset
 // keeps it short enough to review. Errors name the JSON pointer at fault.
+#include "lethe/json_pointer.h"
 #include <map>
 #include <regex>
 #include <string>
@@ -15,15 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Escape(const std::string& key) {  // RFC 6901
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 std::string TypeName(const json& v) {
   if (v.is_null()) return "null";
@@ -117,14 +109,14 @@ class Validator {
   Status CheckObject(const json& v, const json& s, const std::string& ptr) {
     if (s.contains("required"))
       for (const auto& k : s["required"])
-        if (!v.contains(k.get<std::string>())) return Status::Invalid("is required", ptr + "/" + Escape(k));
+        if (!v.contains(k.get<std::string>())) return Status::Invalid("is required", ptr + "/" + PointerToken(k.get<std::string>()));
     if (s.contains("minProperties") && v.size() < s["minProperties"].get<size_t>())
       return Status::Invalid("needs at least " + s["minProperties"].dump() + " keys", ptr);
     if (s.contains("maxProperties") && v.size() > s["maxProperties"].get<size_t>())
       return Status::Invalid("allows at most " + s["maxProperties"].dump() + " keys", ptr);
     const json props = s.value("properties", json::object());
     for (auto it = v.begin(); it != v.end(); ++it) {
-      const std::string child = ptr + "/" + Escape(it.key());
+      const std::string child = ptr + "/" + PointerToken(it.key());
       if (props.contains(it.key())) {
         LETHE_RETURN_IF_ERROR(Check(it.value(), props[it.key()], child));
       } else if (s.contains("additionalProperties")) {

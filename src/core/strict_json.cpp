@@ -1,3 +1,4 @@
+#include "lethe/json_pointer.h"
 #include "lethe/strict_json.h"
 
 #include <string>
@@ -9,15 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string EscapePointerToken(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 // Builds the value from nlohmann's SAX events, like its own DOM builder, but
 // checks each event first and stops the parse (returns false) at the first
@@ -85,7 +77,7 @@ class StrictBuilder {
         const size_t open_child = i + 1 < frames_.size() ? 1 : 0;
         p += std::to_string(f.value->size() - open_child);
       } else {
-        p += EscapePointerToken(f.key);
+        p += PointerToken(f.key);
       }
     }
     return p;

@@ -1,5 +1,6 @@
 // Parsing of the collection keys shared by table-like connectors (sqlite,
 // postgres), and the one place identifiers are admitted into SQL text.
+#include "lethe/json_pointer.h"
 #include <regex>
 #include <set>
 
@@ -8,16 +9,6 @@
 namespace lethe {
 namespace {
 
-// JSON pointer reference token: "~" -> "~0", "/" -> "~1" (RFC 6901).
-std::string Token(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
@@ -83,7 +74,7 @@ Status ParseErase(const nlohmann::json& v, const std::string& pointer, EraseActi
   if (!mask.is_object() || mask.empty()) return Status::Invalid("must be a non-empty object", mp);
   a->kind = EraseAction::Kind::kMask;
   for (const auto& [col, how] : mask.items()) {
-    std::string p = mp + "/" + Token(col);
+    std::string p = mp + "/" + PointerToken(col);
     if (!IsIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", p);
     if (!how.is_string() || (how != "null" && how != "redact" && how != "hash")) {
       return Status::Invalid("mask must be \"null\", \"redact\" or \"hash\"", p);
@@ -98,7 +89,7 @@ Status ParseErase(const nlohmann::json& v, const std::string& pointer, EraseActi
 Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const FieldCheck& from_ok, Retention* r) {
   if (!v.is_object()) return Status::Invalid("must be an object", pointer);
   for (const auto& [k, val] : v.items()) {
-    std::string p = pointer + "/" + Token(k);
+    std::string p = pointer + "/" + PointerToken(k);
     if (!val.is_string()) return Status::Invalid("must be a string", p);
     std::string s = val.get<std::string>();
     if (k == "basis") {
@@ -147,7 +138,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
   if (!j.contains("name")) return Status::Invalid("collection needs a \"name\"", pointer);
 
   for (const auto& [k, v] : j.items()) {
-    std::string p = pointer + "/" + Token(k);
+    std::string p = pointer + "/" + PointerToken(k);
     if (k == "name") {
       LETHE_RETURN_IF_ERROR(CheckIdentifier(v, p, &c.name));
     } else if (k == "primary_key") {
@@ -155,7 +146,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
     } else if (k == "identity") {
       if (!v.is_object()) return Status::Invalid("must be an object {kind: column}", p);
       for (const auto& [kind, col] : v.items()) {
-        std::string lp = p + "/" + Token(kind);
+        std::string lp = p + "/" + PointerToken(kind);
         if (!IsIdentifier(kind)) return Status::Invalid("identity kind \"" + kind + "\" is not a plain name", lp);
         CollectionSpec::Link link;
         LETHE_RETURN_IF_ERROR(CheckIdentifier(col, lp, &link.column));
@@ -166,7 +157,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
     } else if (k == "references") {
       if (!v.is_object()) return Status::Invalid("must be an object {column: \"collection.column\"}", p);
       for (const auto& [col, target] : v.items()) {
-        std::string lp = p + "/" + Token(col);
+        std::string lp = p + "/" + PointerToken(col);
         if (!IsIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", lp);
         if (!target.is_string()) return Status::Invalid("must be a string \"collection.column\"", lp);
         std::string t = target.get<std::string>();
@@ -217,7 +208,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
         return Status::Invalid("must be {\"set\": {column: value}}", p);
       }
       for (const auto& [col, val] : v["set"].items()) {
-        std::string sp = p + "/set/" + Token(col);
+        std::string sp = p + "/set/" + PointerToken(col);
         if (!IsIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", sp);
         if (val.is_object() || val.is_array()) return Status::Invalid("must be a scalar", sp);
       }

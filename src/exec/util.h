@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/hex.h"
+#include "lethe/json_pointer.h"
 
 namespace lethe::exec {
 
@@ -20,7 +21,7 @@ inline constexpr std::string_view kMaskHashPrefix = "hmac:";
 // What a "redact" mask writes.
 inline constexpr std::string_view kRedacted = "[redacted]";
 
-// RFC 6901 reference token: "~" -> "~0", "/" -> "~1".
-std::string PointerToken(std::string_view key);
+// RFC 6901 reference token (one definition, in the core).
+using lethe::PointerToken;
 
 }  // namespace lethe::exec

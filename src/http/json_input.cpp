@@ -1,3 +1,4 @@
+#include "lethe/json_pointer.h"
 #include "http/json_input.h"
 
 #include <cctype>
@@ -50,15 +51,6 @@ bool IsJsonMediaType(std::string_view content_type) {
   return true;
 }
 
-std::string PointerEscape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 Status OnlyFields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
                   const std::string& pointer) {
@@ -66,7 +58,7 @@ Status OnlyFields(const nlohmann::json& obj, std::initializer_list<std::string_v
   for (const auto& [key, value] : obj.items()) {
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
-    if (!known) return Status::Invalid("unknown field \"" + key + "\"", pointer + "/" + PointerEscape(key));
+    if (!known) return Status::Invalid("unknown field \"" + key + "\"", pointer + "/" + PointerToken(key));
   }
   return Status::Ok();
 }

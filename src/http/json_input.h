@@ -26,9 +26,6 @@ Result<nlohmann::json> ParseObject(std::string_view body, bool allow_empty);
 // compared case-insensitively. A charset other than UTF-8 is false.
 bool IsJsonMediaType(std::string_view content_type);
 
-// Escapes a key for use in a JSON pointer (RFC 6901: ~ -> ~0, / -> ~1).
-std::string PointerEscape(std::string_view key);
-
 // kInvalid naming `pointer/key` for the first key of obj not in `allowed`.
 Status OnlyFields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
                   const std::string& pointer = "");
