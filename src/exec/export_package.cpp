@@ -1,5 +1,7 @@
 #include "exec/export_package.h"
 
+#include "exec/zip_ae2.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -186,6 +188,14 @@ Result<std::string> ExportPackage::Publish(const std::string& password) {
   }
   // zip_close reads the staged files and writes the archive.
   if (zip_close(za) < 0) return fail("cannot write " + tmp_path);
+  if (!password.empty()) {
+    // AE-2 proper: no plaintext CRC-32 in the headers (see zip_ae2.h).
+    Status st = ZeroAesCrcs(tmp_path);
+    if (!st.ok()) {
+      fs::remove(tmp_path, ec);
+      return st;
+    }
+  }
   chmod(tmp_path.c_str(), 0600);
   LETHE_RETURN_IF_ERROR(FsyncPath(tmp_path, false));
   fs::rename(tmp_path, final_path, ec);

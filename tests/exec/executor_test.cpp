@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
 
 #include "exec/util.h"
 #include "lethe/audit.h"
@@ -300,7 +301,34 @@ TEST_CASE("export with a password is AES-256 encrypted") {
   REQUIRE(zip_set_default_password(za, "correct horse") == 0);
   json manifest = json::parse(ReadEntry(za, "manifest.json"));
   CHECK(manifest["request"]["id"] == "req-enc");
+  // AE-2 stores CRC-32 = 0, so the headers say nothing about the plaintext:
+  // every central entry ...
+  const zip_int64_t n = zip_get_num_entries(za, 0);
+  REQUIRE(n >= 2);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    REQUIRE(zip_stat_index(za, i, 0, &st) == 0);
+    INFO(st.name);
+    CHECK(st.encryption_method == ZIP_EM_AES_256);
+    CHECK(st.crc == 0);
+  }
   zip_close(za);
+  // ... and every local header, walked in order from the start of the file.
+  std::ifstream in((*res)["export_path"].get<std::string>(), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  auto le = [&](size_t at, int width) {
+    uint64_t v = 0;
+    for (int k = width - 1; k >= 0; --k) v = v << 8 | static_cast<unsigned char>(bytes.at(at + k));
+    return v;
+  };
+  size_t at = 0;
+  zip_int64_t locals = 0;
+  while (le(at, 4) == 0x04034b50) {
+    CHECK(le(at + 8, 2) == 99);  // WinZip AES
+    CHECK(le(at + 14, 4) == 0);  // CRC-32
+    at += 30 + le(at + 26, 2) + le(at + 28, 2) + le(at + 18, 4);
+    ++locals;
+  }
+  CHECK(locals == n);
 
   // A configured password variable that is unset stops the executor.
   w.config.export_password_env = "LETHE_TEST_EXPORT_PW_UNSET";
