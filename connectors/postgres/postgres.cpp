@@ -588,7 +588,7 @@ class PostgresConnector : public Connector {
     LETHE_RETURN_IF_ERROR(Exec("BEGIN"));
     auto n = a.kind == EraseAction::Kind::kDelete ? Delete(t, sel) : Mask(c, t, sel, a);
     if (!n.ok()) {
-      Exec("ROLLBACK");
+      (void)Exec("ROLLBACK");  // best effort: the batch's own error is the one to report
       return n.status();
     }
     LETHE_RETURN_IF_ERROR(Exec("COMMIT"));

@@ -20,6 +20,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/util/base64.h"
 
 namespace lethe {
 namespace {
@@ -530,7 +531,7 @@ class SqliteConnector : public Connector {
           }
           return arr;
         }
-        return nlohmann::json{{"base64", exec::Base64(std::string_view(p ? p : "", n))}};
+        return nlohmann::json{{"base64", util::Base64Encode(std::string_view(p ? p : "", n))}};
       }
       default: return nullptr;
     }

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lethe/status.h"
+#include "lethe/util/names.h"
 
 namespace lethe {
 
@@ -153,8 +154,9 @@ using FieldCheck = std::function<Status(const std::string& field, const std::str
 Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const FieldCheck& from_ok, Retention* r);
 
 // [A-Za-z0-9_-]{1,128}: connector and collection names become file names in
-// exports (data/<connector>/<collection>.json), so they are kept plain.
-bool IsPlainName(std::string_view s);
+// exports (data/<connector>/<collection>.json), so they are kept plain. The
+// one definition is lethe/util/names.h.
+using util::IsPlainName;
 
 // Checks a literal object key or prefix for a connector type (filesystem:
 // safe relative path; s3: valid S3 key). `what` names it in the message.
@@ -175,10 +177,12 @@ Result<std::string> QuoteIdentifier(std::string_view name, const std::string& po
 }  // namespace lethe
 
 // Registers a connector type at static-initialization time. Connector folders
-// are linked as object libraries so the registration is never dropped.
+// are linked as object libraries so the registration is never dropped. The
+// variable is named after the line (pasted through LETHE_STATUS_CONCAT_ so
+// __LINE__ expands) so one file may register more than one type.
 #define LETHE_REGISTER_CONNECTOR(type, factory)                              \
   namespace {                                                                \
-  const bool lethe_registered_##__LINE__ = [] {                              \
+  const bool LETHE_STATUS_CONCAT_(lethe_registered_, __LINE__) = [] {       \
     ::lethe::RegisterConnectorType(type, factory);                           \
     return true;                                                             \
   }();                                                                       \

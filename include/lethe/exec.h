@@ -118,33 +118,24 @@ struct ExecutorOptions {
   std::string backups_retention_text;  // as configured, e.g. "P30D"
 };
 
-// The Executor over a built graph. What Execute does and returns, by type:
+// The Executor over a built graph. What Execute does, by type; what it
+// returns is an Outcome (lethe/outcome.h: each field with its meaning).
 //
 //  access, portability  zip at <exports_dir>/<request id>.zip (portability:
 //      only "portable" collections) with manifest.json, report.html,
 //      data/<connector>/<collection>.json, files/<connector>/<object key>.
-//      Result: {"export_path", "records", "objects", "files", "sources", "encrypted"}.
 //  erasure  tasks (connector, collection, "erase") executed in reverse
 //      dependency order in batches; keys resolved up front are kept in store
-//      records of kind "erase_keys" until their task is done. Result:
-//      {"collections": [{"connector", "collection", "action", "rows",
-//      "remaining", "retention"?}], "retained": [{..., "basis", "note",
-//      "period", "rows"}], "counts": {"deleted", "masked", "kept"},
-//      "remaining": {"connector.collection": n}, "deleted", "masked", "kept",
-//      "verified", "recipients_to_notify", "kept_items": [{"connector",
-//      "collection", "records", "basis", "note", "until"}], "backups"?:
-//      {"retention", "gone_by": "YYYY-MM-DD"}}. Anything left in a delete/drop
-//      collection afterwards fails the request. A retained collection's rows
-//      whose period (from its `from` column) has ended are deleted
-//      ("expired_deleted"); the rows it keeps go into the ledger of store
-//      records "kept" (src/exec/retention.h), which PurgeExpiredKept erases
-//      when their period ends, and which later access requests list under
-//      "kept" in manifest.json.
+//      records of kind "erase_keys" until their task is done. Anything left
+//      in a delete/drop collection afterwards fails the request (Io). A
+//      retained collection's rows whose period (from its `from` column) has
+//      ended are deleted (expired_deleted); the rows it keeps go into the
+//      ledger of store records "kept" (src/exec/retention.h), which
+//      PurgeExpiredKept erases when their period ends, and which later access
+//      requests list under "kept" in manifest.json.
 //  rectification  params {"field": new value, ...} or {"fields": {...},
 //      "collection": "connector.collection"}; a field must be listed in the
 //      "rectify" of some collection (else kInvalid at /params/<field>).
-//      Result: {"fields" and "fields_changed": [names], "collections": [...],
-//      "recipients_to_notify"}: names, never values.
 //  restriction, objection  each collection's "restrict" {"set": ...} is
 //      written to the subject's rows; store record ("restriction", subject
 //      pseudonym) (and ("objection", pseudonym)) lets the host app check.

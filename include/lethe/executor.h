@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lethe/outcome.h"
 #include "lethe/request.h"
 #include "lethe/status.h"
 #include "lethe/time.h"
@@ -17,10 +18,14 @@ class Executor {
 
   // Carries out a request whose status is in_progress. Must be resumable:
   // after a crash it is called again for the same request and continues from
-  // the persisted tasks, doing each step exactly once. Returns the result
-  // summary stored on the request (counts, retained items with their basis,
-  // export path for access/portability in "export_path").
-  virtual Result<nlohmann::json> Execute(const Request& r) = 0;
+  // the persisted tasks, doing each step exactly once. Returns what it did
+  // (lethe/outcome.h): counts, retained items with their basis, the export's
+  // path for access/portability; never an identity value.
+  // Errors: Invalid (the request cannot be carried out as filed, e.g. no
+  // verified identity), Unavailable (a connector could not be reached), Io
+  // (a write failed, or an erasure left items behind): the workflow fails
+  // the request with the message; a retry resumes from the persisted tasks.
+  virtual Result<Outcome> Execute(const Request& r) = 0;
 
   // Dry run of an erasure: per connector and collection, what would be
   // deleted, masked and kept, with the retention basis. Changes nothing.

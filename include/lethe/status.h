@@ -5,6 +5,8 @@
 // one-line message, and optionally the JSON pointer of the field at fault.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,7 +28,10 @@ enum class Code {
   kInternal,      // a bug: 500 / exit 1
 };
 
-class Status {
+// [[nodiscard]]: a Status or Result that is dropped on the floor is a bug
+// (a failed delete reported as done); the compiler says so. Where ignoring
+// is right, say why and write `(void)`.
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
 
@@ -67,30 +72,60 @@ class Status {
 };
 
 // A value or the Status that explains why there is none.
+//
+// Reading the value of a failed Result is a bug in the caller, not a runtime
+// condition: it aborts with a message in every build type (like abseil's
+// StatusOr) instead of reading an empty optional, which is undefined.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit on purpose
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
+  // REQUIRES: !status.ok() (a Result with no value must say why).
+  Result(Status status) : status_(std::move(status)) {  // NOLINT
+    if (status_.ok()) Misuse("Result built from an OK Status without a value");
+  }
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
+  // REQUIRES: ok().
+  T& value() { return Checked(); }
+  const T& value() const { return const_cast<Result*>(this)->Checked(); }
+  T* operator->() { return &Checked(); }
+  const T* operator->() const { return &const_cast<Result*>(this)->Checked(); }
+  T& operator*() { return Checked(); }
+  const T& operator*() const { return const_cast<Result*>(this)->Checked(); }
 
  private:
+  [[noreturn]] static void Misuse(const char* what) {
+    std::fprintf(stderr, "lethe: %s\n", what);
+    std::abort();
+  }
+  T& Checked() {
+    if (!value_) Misuse("value() of a failed Result");
+    return *value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };
 
 }  // namespace lethe
 
-// Early-return helper for functions that return Status or Result<T>.
+// Early-return helpers for functions that return Status or Result<T>
+// (abseil's status_macros.h).
 #define LETHE_RETURN_IF_ERROR(expr)        \
   do {                                     \
     ::lethe::Status _st = (expr);          \
     if (!_st.ok()) return _st;             \
   } while (0)
+
+// LETHE_ASSIGN_OR_RETURN(auto x, MakeX()); declares (or assigns) x from a
+// Result's value, or returns the Result's Status from the enclosing function.
+#define LETHE_ASSIGN_OR_RETURN(lhs, expr) \
+  LETHE_ASSIGN_OR_RETURN_IMPL_(LETHE_STATUS_CONCAT_(lethe_result_, __LINE__), lhs, expr)
+#define LETHE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.status();                \
+  lhs = std::move(tmp.value())
+// Two levels so that __LINE__ expands before it is pasted.
+#define LETHE_STATUS_CONCAT_INNER_(a, b) a##b
+#define LETHE_STATUS_CONCAT_(a, b) LETHE_STATUS_CONCAT_INNER_(a, b)

@@ -79,7 +79,7 @@ class Workflow {
   // in_progress -> completed|failed, only while `lease_owner` still holds
   // the lease; then releases it. kConflict when the lease passed to another
   // worker or an admin stopped the request: a stale worker never overwrites.
-  Result<Request> Finish(const std::string& id, const std::string& lease_owner, const Result<nlohmann::json>& outcome);
+  Result<Request> Finish(const std::string& id, const std::string& lease_owner, const Result<Outcome>& outcome);
 
   void AddListener(Listener l) { listeners_.push_back(std::move(l)); }
   Store& store() { return store_; }
@@ -101,7 +101,7 @@ class Workflow {
   // that owner holds the request's lease (Store::UpdateLeased).
   Result<Request> Commit(Request r, Event e, nlohmann::json audit_detail, const std::string& lease_owner = "");
   Result<Request> FinishOnce(const std::string& id, const std::string& lease_owner,
-                             const Result<nlohmann::json>& outcome);
+                             const Result<Outcome>& outcome);
   Store& store_;
   DeadlineEngine deadlines_;
   WorkflowPolicy policy_;
@@ -133,7 +133,7 @@ class Worker {
  private:
   // Executes a started request under `lease_owner`, heartbeating meanwhile;
   // an exception becomes a failed outcome.
-  Result<nlohmann::json> ExecuteLeased(const Request& r, const std::string& lease_owner);
+  Result<Outcome> ExecuteLeased(const Request& r, const std::string& lease_owner);
   // Claims, runs and finishes one request: 1 finished, 0 skipped.
   int RunOne(const Request& r);
 

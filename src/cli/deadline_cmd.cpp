@@ -42,9 +42,8 @@ Status Run(const DeadlineArgs& a) {
   DeadlineRules rules;
   rules.timezone = a.tz;
   if (!a.holidays_file.empty()) {
-    auto holidays = LoadHolidays(a.holidays_file);
-    if (!holidays.ok()) return holidays.status();
-    rules.holidays = std::move(*holidays);
+    LETHE_ASSIGN_OR_RETURN(auto holidays, LoadHolidays(a.holidays_file));
+    rules.holidays = std::move(holidays);
   }
   if (*reg == Regulation::kCustom) {
     if (!a.sla_days) return Status::Invalid("--regulation custom needs --sla-days N", "--sla-days");

@@ -73,9 +73,8 @@ Result<std::map<std::string, std::string>> LoadOrCreateSecrets(const fs::path& d
   fs::path p = dir / "demo.env";
   std::map<std::string, std::string> env;
   if (fs::exists(p)) {
-    auto text = ReadFile(p);
-    if (!text.ok()) return text.status();
-    std::istringstream in(*text);
+    LETHE_ASSIGN_OR_RETURN(auto text, ReadFile(p));
+    std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
       auto eq = line.find('=');
@@ -105,9 +104,8 @@ Status WriteConfig(const fs::path& dir, const DemoWorldOptions& world, const std
   fs::path p = dir / "lethe.json";
   nlohmann::json doc;
   if (fs::exists(p)) {
-    auto text = ReadFile(p);
-    if (!text.ok()) return text.status();
-    doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    LETHE_ASSIGN_OR_RETURN(auto text, ReadFile(p));
+    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!doc.is_object()) return Status::Invalid(p.string() + ": not a JSON object");
     doc["listen"] = listen;
     doc["public_url"] = DemoPublicUrl(listen);
@@ -153,18 +151,16 @@ Status RunDemo(const DemoArgs& args) {
     built = true;
   }
 
-  auto secrets = LoadOrCreateSecrets(dir);
-  if (!secrets.ok()) return secrets.status();
-  for (const auto& [k, v] : *secrets) setenv(k.c_str(), v.c_str(), 1);
+  LETHE_ASSIGN_OR_RETURN(auto secrets, LoadOrCreateSecrets(dir));
+  for (const auto& [k, v] : secrets) setenv(k.c_str(), v.c_str(), 1);
 
   // The operator key: random, printed once, stored only as its hash.
   std::string operator_key = "lethe_op_" + RandomHex(24);
   LETHE_RETURN_IF_ERROR(WriteConfig(dir, world, args.listen, Sha256Hex(operator_key)));
 
-  auto config = LoadConfig((dir / "lethe.json").string());
-  if (!config.ok()) return config.status();
+  LETHE_ASSIGN_OR_RETURN(auto config, LoadConfig((dir / "lethe.json").string()));
 
-  if (built) LETHE_RETURN_IF_ERROR(SeedDemoRequests(*config));
+  if (built) LETHE_RETURN_IF_ERROR(SeedDemoRequests(config));
 
   std::string base = DemoPublicUrl(args.listen);
   std::string jwt;
@@ -176,7 +172,7 @@ Status RunDemo(const DemoArgs& args) {
                        {"aud", kDemoAudience},
                        {"iat", now},
                        {"exp", now + 24 * 3600}},
-                      (*secrets)[kDemoJwtSecretEnv]);
+                      secrets[kDemoJwtSecretEnv]);
 #endif
 
   // Machine-readable lines first (`key: value`), so scripts and the browser
@@ -195,7 +191,7 @@ Status RunDemo(const DemoArgs& args) {
   std::fflush(stdout);
 
   if (!args.serve) return Status::Ok();
-  return ServeDemo(*config, args.listen);
+  return ServeDemo(config, args.listen);
 }
 
 }  // namespace

@@ -216,9 +216,8 @@ Result<Deadline> DeadlineEngine::Due(Regulation reg, Time received, const std::s
     case Regulation::kLgpd:
       return cal.EndOf(day + days{kLgpdDays});
     case Regulation::kCustom: {
-      auto sla = FindSla(rules_, custom_sla);
-      if (!sla.ok()) return sla.status();
-      return cal.EndOf(CountSlaDays(cal, **sla, day, (*sla)->days));
+      LETHE_ASSIGN_OR_RETURN(auto sla, FindSla(rules_, custom_sla));
+      return cal.EndOf(CountSlaDays(cal, *sla, day, sla->days));
     }
   }
   return Status::Internal("unknown regulation");
@@ -239,9 +238,8 @@ Result<Deadline> DeadlineEngine::Extended(Regulation reg, Time received, const s
     case Regulation::kLgpd:
       return Status::Conflict("lgpd allows no extension");
     case Regulation::kCustom: {
-      auto sla = FindSla(rules_, custom_sla);
-      if (!sla.ok()) return sla.status();
-      const CustomSla& s = **sla;
+      LETHE_ASSIGN_OR_RETURN(auto sla, FindSla(rules_, custom_sla));
+      const CustomSla& s = *sla;
       if (s.extension_days == 0) return Status::Conflict("custom SLA \"" + s.name + "\" allows no extension");
       return cal.EndOf(CountSlaDays(cal, s, day, s.days + s.extension_days));
     }
@@ -253,9 +251,8 @@ Status DeadlineEngine::CanExtend(const Request& r, Time now) const {
   if (r.extended) return Status::Conflict("request is already extended; only one extension is allowed");
   if (r.regulation == Regulation::kLgpd) return Status::Conflict("lgpd allows no extension");
   if (r.regulation == Regulation::kCustom) {
-    auto sla = FindSla(rules_, r.custom_sla);
-    if (!sla.ok()) return sla.status();
-    if ((*sla)->extension_days == 0) {
+    LETHE_ASSIGN_OR_RETURN(auto sla, FindSla(rules_, r.custom_sla));
+    if (sla->extension_days == 0) {
       return Status::Conflict("custom SLA \"" + r.custom_sla + "\" allows no extension");
     }
   }

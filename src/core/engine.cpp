@@ -20,9 +20,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(Config config) {
     chain_secret = *ck;
   }
   e->audit_chain_key = AuditChainKey(chain_secret);
-  auto store = Store::Open(config.store, config.base_dir);
-  if (!store.ok()) return store.status();
-  e->store = std::move(*store);
+  LETHE_ASSIGN_OR_RETURN(auto store, Store::Open(config.store, config.base_dir));
+  e->store = std::move(store);
   AuditChainOptions chain;
   chain.key = e->audit_chain_key;
   if (!config.audit_anchor_file.empty()) {
@@ -30,25 +29,22 @@ Result<std::unique_ptr<Engine>> Engine::Open(Config config) {
     chain.on_commit = [anchor = e->audit_anchor.get()](const AuditHead& h) { anchor->Note(h); };
   }
   e->store->SetAuditChain(std::move(chain));
-  auto deadlines = DeadlineEngine::Create(config.deadlines);
-  if (!deadlines.ok()) return deadlines.status();
+  LETHE_ASSIGN_OR_RETURN(auto deadlines, DeadlineEngine::Create(config.deadlines));
   WorkflowPolicy policy;
   policy.default_regulation = config.default_regulation;
   policy.auto_approve = config.auto_approve;
   policy.erasure_grace = config.erasure_grace;
   policy.pseudonym_key = e->pseudonym_key;
-  e->workflow = std::make_unique<Workflow>(*e->store, std::move(*deadlines), std::move(policy));
+  e->workflow = std::make_unique<Workflow>(*e->store, std::move(deadlines), std::move(policy));
   e->config = std::move(config);
   return e;
 }
 
 Result<ChainReport> Engine::CheckAudit() {
-  auto entries = store->Audit();
-  if (!entries.ok()) return entries.status();
-  if (!audit_anchor) return CheckChain(*entries, audit_chain_key, nullptr);
-  auto heads = ReadAnchor(audit_anchor->path(), audit_chain_key);
-  if (!heads.ok()) return heads.status();
-  return CheckChain(*entries, audit_chain_key, &*heads);
+  LETHE_ASSIGN_OR_RETURN(auto entries, store->Audit());
+  if (!audit_anchor) return CheckChain(entries, audit_chain_key, nullptr);
+  LETHE_ASSIGN_OR_RETURN(auto heads, ReadAnchor(audit_anchor->path(), audit_chain_key));
+  return CheckChain(entries, audit_chain_key, &heads);
 }
 
 }  // namespace lethe

@@ -109,10 +109,9 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
     q.result = s.Json(q.result);
   };
 
-  auto theirs = store_.BySubject(proved, erasure.owner);
-  if (!theirs.ok()) return theirs.status();
+  LETHE_ASSIGN_OR_RETURN(auto theirs, store_.BySubject(proved, erasure.owner));
   std::vector<std::string> ids = {erasure.id};
-  for (Request q : *theirs) {
+  for (Request q : theirs) {
     const std::string qid = q.id;  // q is moved into its commit
     if (q.id == erasure.id) continue;
     if (!SamePerson(q, proved, erasure.owner)) {
@@ -166,8 +165,7 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
   Request receipt = erasure;
   pseudonymize(receipt, scrub);
   Event e{0, Now(), "receipt", "system", "subject identities replaced by a keyed pseudonym", "", ""};
-  auto saved = Commit(std::move(receipt), std::move(e), json::object(), lease_owner);
-  if (!saved.ok()) return saved.status();
+  LETHE_ASSIGN_OR_RETURN(auto saved, Commit(std::move(receipt), std::move(e), json::object(), lease_owner));
 
   // Timelines, tasks and records of all of them; the outbox keeps its queued
   // mails (the erasure's confirmation must still reach the person) and drops

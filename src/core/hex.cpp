@@ -34,14 +34,6 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   return ToHex(md, n);
 }
 
-std::string Base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(n);
-  return out;
-}
-
 std::string RandomHex(size_t n) {
   std::string buf(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), static_cast<int>(n)) != 1)

@@ -1,5 +1,5 @@
-// Small crypto and encoding helpers, one copy for the whole engine: hex
-// digests, HMAC, base64 and random ids (OpenSSL underneath).
+// Small crypto helpers, one copy for the whole engine: hex digests, HMAC and
+// random ids (OpenSSL underneath). Base64 is in lethe/util/base64.h.
 #pragma once
 
 #include <string>
@@ -9,8 +9,6 @@ namespace lethe {
 
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
-// Standard base64 with padding (RFC 4648 section 4).
-std::string Base64(std::string_view data);
 // n random bytes from OpenSSL's CSPRNG, hex encoded (2n characters).
 std::string RandomHex(size_t n);
 // A new request id: "req_" + 20 random hex characters (80 bits: unguessable).

@@ -124,16 +124,15 @@ Result<Request> Workflow::Submit(const NewRequest& in, const std::string& actor)
 
 Result<Request> Workflow::Act(const std::string& id, Action action, const std::string& actor,
                               const std::string& reason, const json& args) {
-  auto loaded = store_.Get(id);
-  if (!loaded.ok()) return loaded.status();
-  Request r = *loaded;
+  LETHE_ASSIGN_OR_RETURN(auto loaded, store_.Get(id));
+  Request r = loaded;
   const Time now = Now();
-  auto next = NextStatus(r.status, action, r.status_before_hold);
-  if (!next.ok()) return next.status();
+  LETHE_ASSIGN_OR_RETURN(auto next, NextStatus(r.status, action, r.status_before_hold));
   if ((action == Action::kDeny || action == Action::kExtend) && reason.empty())
     return Status::Invalid(std::string(ToString(action)) + " needs a reason", "/reason");
   if (action == Action::kNote && reason.empty()) return Status::Invalid("note is empty", "/note");
-  if (action == Action::kFail && r.status != RequestStatus::kInProgress) return next.status();
+  if (action == Action::kFail && r.status != RequestStatus::kInProgress)
+    return Status::Conflict("only a request in progress can be failed");
   const bool stops_running = r.status == RequestStatus::kInProgress &&
                              (action == Action::kCancel || action == Action::kFail);
   if (stops_running) {
@@ -174,9 +173,8 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
       break;
     case Action::kExtend: {
       LETHE_RETURN_IF_ERROR(deadlines_.CanExtend(r, now));
-      auto ext = deadlines_.Extended(r.regulation, r.received_at, r.custom_sla);
-      if (!ext.ok()) return ext.status();
-      Deadline d = r.paused_seconds > 0 ? deadlines_.AddPause(*ext, r.paused_seconds) : *ext;
+      LETHE_ASSIGN_OR_RETURN(auto ext, deadlines_.Extended(r.regulation, r.received_at, r.custom_sla));
+      Deadline d = r.paused_seconds > 0 ? deadlines_.AddPause(ext, r.paused_seconds) : ext;
       r.extended = true;
       r.extension_reason = reason;
       r.due_at = d.due_at;
@@ -244,11 +242,11 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
     for (const auto& k : detail["identities"]) kinds += (kinds.empty() ? "" : ", ") + k.get<std::string>();
     e.reason = (reason.empty() ? "" : reason + ": ") + kinds;
   }
-  if (*next != r.status) {
+  if (next != r.status) {
     e.from_status = std::string(ToString(r.status));
-    e.to_status = std::string(ToString(*next));
+    e.to_status = std::string(ToString(next));
   }
-  r.status = *next;
+  r.status = next;
   return Commit(std::move(r), std::move(e), std::move(detail));
 }
 
@@ -286,16 +284,13 @@ constexpr int kLeasedWriteAttempts = 4;
 
 Result<Request> Workflow::Start(const std::string& id, const std::string& lease_owner, std::chrono::seconds lease) {
   const Time now = Now();
-  auto claimed = store_.ClaimRequest(id, lease_owner, now, now + lease);
-  if (!claimed.ok()) return claimed.status();
-  if (!*claimed) return Status::Conflict("request " + id + " is leased by another worker or no longer runnable");
+  LETHE_ASSIGN_OR_RETURN(auto claimed, store_.ClaimRequest(id, lease_owner, now, now + lease));
+  if (!claimed) return Status::Conflict("request " + id + " is leased by another worker or no longer runnable");
   Status last;
   for (int attempt = 0; attempt < kLeasedWriteAttempts; ++attempt) {
-    auto loaded = store_.Get(id);
-    if (!loaded.ok()) return loaded.status();
-    Request r = *loaded;
-    auto next = NextStatus(r.status, Action::kStart);
-    if (!next.ok()) return next.status();
+    LETHE_ASSIGN_OR_RETURN(auto loaded, store_.Get(id));
+    Request r = loaded;
+    LETHE_RETURN_IF_ERROR(NextStatus(r.status, Action::kStart).status());
     // Approved: the one start of this request. In progress: its worker died
     // and its lease ran out; this worker carries on from the persisted tasks.
     Event e = r.status == RequestStatus::kInProgress
@@ -310,13 +305,12 @@ Result<Request> Workflow::Start(const std::string& id, const std::string& lease_
 }
 
 Status Workflow::Heartbeat(const std::string& id, const std::string& lease_owner, std::chrono::seconds lease) {
-  auto renewed = store_.RenewLease(id, lease_owner, Now() + lease);
-  if (!renewed.ok()) return renewed.status();
-  if (!*renewed) return Status::Conflict("request " + id + ": this worker's lease was lost");
+  LETHE_ASSIGN_OR_RETURN(auto renewed, store_.RenewLease(id, lease_owner, Now() + lease));
+  if (!renewed) return Status::Conflict("request " + id + ": this worker's lease was lost");
   return Status::Ok();
 }
 
-Result<Request> Workflow::Finish(const std::string& id, const std::string& lease_owner, const Result<json>& outcome) {
+Result<Request> Workflow::Finish(const std::string& id, const std::string& lease_owner, const Result<Outcome>& outcome) {
   Result<Request> done = Status::Conflict("request " + id + " could not be finished");
   for (int attempt = 0; attempt < kLeasedWriteAttempts; ++attempt) {
     done = FinishOnce(id, lease_owner, outcome);
@@ -328,32 +322,26 @@ Result<Request> Workflow::Finish(const std::string& id, const std::string& lease
   return done;
 }
 
-Result<Request> Workflow::FinishOnce(const std::string& id, const std::string& lease_owner, const Result<json>& outcome) {
-  auto loaded = store_.Get(id);
-  if (!loaded.ok()) return loaded.status();
-  Request r = *loaded;
+Result<Request> Workflow::FinishOnce(const std::string& id, const std::string& lease_owner, const Result<Outcome>& outcome) {
+  LETHE_ASSIGN_OR_RETURN(auto loaded, store_.Get(id));
+  Request r = loaded;
   const Action action = outcome.ok() ? Action::kComplete : Action::kFail;
-  auto next = NextStatus(r.status, action);
-  if (!next.ok()) return next.status();
+  LETHE_ASSIGN_OR_RETURN(auto next, NextStatus(r.status, action));
   const Time now = Now();
   json detail = json::object();
   std::string reason;
   if (outcome.ok()) {
-    r.result = *outcome;
-    if (r.result.contains("export_path") && r.result["export_path"].is_string()) {
-      r.export_path = r.result["export_path"].get<std::string>();
-      r.result.erase("export_path");  // a server path is not for API clients
-    }
+    r.result = outcome->ToJson();  // without export_path: a server path is not for API clients
+    if (!outcome->export_path.empty()) r.export_path = outcome->export_path;
     r.completed_at = now;
     // The audit entry carries counts and bases, never values.
-    for (const char* k : {"counts", "retained", "fields_changed", "remaining", "records", "files"})
-      if (r.result.contains(k)) detail[k] = r.result[k];
+    detail = outcome->AuditDetail();
   } else {
     reason = outcome.status().message();
     r.result = {{"error", reason}};
   }
-  Event e{0, now, EventKind(action), "system", reason, std::string(ToString(r.status)), std::string(ToString(*next))};
-  r.status = *next;
+  Event e{0, now, EventKind(action), "system", reason, std::string(ToString(r.status)), std::string(ToString(next))};
+  r.status = next;
   auto done = Commit(std::move(r), std::move(e), std::move(detail), lease_owner);
   if (!done.ok() || done->type != RequestType::kErasure || done->status != RequestStatus::kCompleted) return done;
 
@@ -364,9 +352,8 @@ Result<Request> Workflow::FinishOnce(const std::string& id, const std::string& l
   // Another worker forgetting the same subject (for another of their
   // erasures) may have written this request meanwhile: start over from it.
   for (int i = 0; i < 3 && forgot.code() == Code::kConflict; ++i) {
-    auto fresh = store_.Get(id);
-    if (!fresh.ok()) return fresh.status();
-    forgot = ForgetSubject(*fresh, lease_owner);
+    LETHE_ASSIGN_OR_RETURN(auto fresh, store_.Get(id));
+    forgot = ForgetSubject(fresh, lease_owner);
   }
   // The erasure itself is done and recorded; a scrub that could not finish
   // is an operator's matter, not a reason to run the erasure again.
@@ -440,7 +427,7 @@ Worker::Worker(Workflow& wf, Executor& ex, WorkerOptions o) : wf_(wf), ex_(ex), 
   if (opts_.lease < std::chrono::seconds(1)) opts_.lease = std::chrono::seconds(1);
 }
 
-Result<json> Worker::ExecuteLeased(const Request& r, const std::string& lease_owner) {
+Result<Outcome> Worker::ExecuteLeased(const Request& r, const std::string& lease_owner) {
   HeartbeatThread heartbeat(wf_, r.id, lease_owner, opts_.lease);
   try {
     return ex_.Execute(r);
@@ -465,7 +452,7 @@ int Worker::RunOne(const Request& r) {
       ++failed_;
       return 0;
     }
-    Result<json> outcome = ExecuteLeased(*started, owner);
+    Result<Outcome> outcome = ExecuteLeased(*started, owner);
     if (!outcome.ok()) spdlog::warn("request failed id={} error={}", r.id, outcome.status().ToString());
     auto done = wf_.Finish(r.id, owner, outcome);
     if (!done.ok()) {
@@ -490,7 +477,7 @@ int Worker::RunOne(const Request& r) {
   }
   ++failed_;
   try {
-    (void)wf_.Finish(r.id, owner, Result<json>(InternalErrorStatus("worker")));
+    (void)wf_.Finish(r.id, owner, Result<Outcome>(InternalErrorStatus("worker")));
   } catch (...) {
     (void)wf_.store().ReleaseLease(r.id, owner);
   }
@@ -498,11 +485,10 @@ int Worker::RunOne(const Request& r) {
 }
 
 Result<int> Worker::RunOnce() {
-  auto due = wf_.store().Claimable(Now(), 100);
-  if (!due.ok()) return due.status();
+  LETHE_ASSIGN_OR_RETURN(auto due, wf_.store().Claimable(Now(), 100));
   int finished = 0;
   failed_ = 0;
-  for (const Request& r : *due) finished += RunOne(r);
+  for (const Request& r : due) finished += RunOne(r);
   return finished;
 }
 

@@ -5,25 +5,16 @@
 #include <set>
 
 #include "lethe/connector.h"
+#include "lethe/util/names.h"
 
 namespace lethe {
 namespace {
 
 
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
-  if (!alpha(s[0])) return false;
-  for (char c : s) {
-    if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
 Status CheckIdentifier(const nlohmann::json& v, const std::string& pointer, std::string* out) {
   if (!v.is_string()) return Status::Invalid("must be a string", pointer);
   std::string s = v.get<std::string>();
-  if (!IsIdentifier(s)) {
+  if (!util::IsSqlIdentifier(s)) {
     return Status::Invalid("\"" + s + "\" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", pointer);
   }
   *out = std::move(s);
@@ -75,7 +66,7 @@ Status ParseErase(const nlohmann::json& v, const std::string& pointer, EraseActi
   a->kind = EraseAction::Kind::kMask;
   for (const auto& [col, how] : mask.items()) {
     std::string p = mp + "/" + PointerToken(col);
-    if (!IsIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", p);
+    if (!util::IsSqlIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", p);
     if (!how.is_string() || (how != "null" && how != "redact" && how != "hash")) {
       return Status::Invalid("mask must be \"null\", \"redact\" or \"hash\"", p);
     }
@@ -116,7 +107,7 @@ Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const
 }
 
 Result<std::string> QuoteIdentifier(std::string_view name, const std::string& pointer) {
-  if (!IsIdentifier(name)) {
+  if (!util::IsSqlIdentifier(name)) {
     std::string msg = "\"";
     msg.append(name);
     msg.append("\" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
@@ -147,7 +138,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
       if (!v.is_object()) return Status::Invalid("must be an object {kind: column}", p);
       for (const auto& [kind, col] : v.items()) {
         std::string lp = p + "/" + PointerToken(kind);
-        if (!IsIdentifier(kind)) return Status::Invalid("identity kind \"" + kind + "\" is not a plain name", lp);
+        if (!util::IsSqlIdentifier(kind)) return Status::Invalid("identity kind \"" + kind + "\" is not a plain name", lp);
         CollectionSpec::Link link;
         LETHE_RETURN_IF_ERROR(CheckIdentifier(col, lp, &link.column));
         link.value_template = "{identity." + kind + "}";
@@ -158,7 +149,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
       if (!v.is_object()) return Status::Invalid("must be an object {column: \"collection.column\"}", p);
       for (const auto& [col, target] : v.items()) {
         std::string lp = p + "/" + PointerToken(col);
-        if (!IsIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", lp);
+        if (!util::IsSqlIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", lp);
         if (!target.is_string()) return Status::Invalid("must be a string \"collection.column\"", lp);
         std::string t = target.get<std::string>();
         // "users.id" is this connector's; "other.users.id" names another connector.
@@ -171,7 +162,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
           start = dot + 1;
         }
         bool valid = (parts.size() == 2 || parts.size() == 3);
-        for (const auto& part : parts) valid = valid && IsIdentifier(part);
+        for (const auto& part : parts) valid = valid && util::IsSqlIdentifier(part);
         if (!valid) {
           return Status::Invalid("reference \"" + t + "\" must be \"collection.column\" or "
                                  "\"connector.collection.column\"", lp);
@@ -209,7 +200,7 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
       }
       for (const auto& [col, val] : v["set"].items()) {
         std::string sp = p + "/set/" + PointerToken(col);
-        if (!IsIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", sp);
+        if (!util::IsSqlIdentifier(col)) return Status::Invalid("\"" + col + "\" is not a plain identifier", sp);
         if (val.is_object() || val.is_array()) return Status::Invalid("must be a scalar", sp);
       }
       c.restrict_set = v["set"];

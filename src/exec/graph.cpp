@@ -457,10 +457,9 @@ Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
 }
 
 Result<nlohmann::json> CheckConnectors(const Config& config) {
-  auto g = DataGraph::Build(config);
-  if (!g.ok()) return g.status();
-  LETHE_RETURN_IF_ERROR((*g)->ConnectAll());
-  return (*g)->Describe();
+  LETHE_ASSIGN_OR_RETURN(auto g, DataGraph::Build(config));
+  LETHE_RETURN_IF_ERROR(g->ConnectAll());
+  return g->Describe();
 }
 
 }  // namespace lethe

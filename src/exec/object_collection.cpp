@@ -51,15 +51,6 @@ Status CheckPrefixTemplate(const std::string& t, const std::string& pointer, con
 
 }  // namespace
 
-bool IsPlainName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -121,10 +112,9 @@ Result<std::vector<CollectionSpec>> ParseObjectCollections(const nlohmann::json&
   std::set<std::string> names;
   for (size_t i = 0; i < objects.size(); ++i) {
     std::string p = pointer + "/" + std::to_string(i);
-    auto spec = ParseObjectCollection(objects[i], connector, p, i, check);
-    if (!spec.ok()) return spec.status();
-    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection name \"" + spec->name + "\"", p);
-    specs.push_back(std::move(*spec));
+    LETHE_ASSIGN_OR_RETURN(auto spec, ParseObjectCollection(objects[i], connector, p, i, check));
+    if (!names.insert(spec.name).second) return Status::Invalid("duplicate collection name \"" + spec.name + "\"", p);
+    specs.push_back(std::move(spec));
   }
   return specs;
 }

@@ -236,11 +236,10 @@ Result<json> KeptFor(Store& store, const std::vector<std::string>& subject_refs)
   const std::set<std::string> refs(subject_refs.begin(), subject_refs.end());
   // The ledger is small (a few records per erased subject with retained
   // rows) and the store has no index on record values: read it all.
-  auto all = store.Records(kKeptKind, std::nullopt, 1 << 30);
-  if (!all.ok()) return all.status();
+  LETHE_ASSIGN_OR_RETURN(auto all, store.Records(kKeptKind, std::nullopt, 1 << 30));
   using Group = std::tuple<std::string, std::string, std::string, std::string>;
   std::map<Group, json> groups;
-  for (const Record& rec : *all) {
+  for (const Record& rec : all) {
     const json& v = rec.value;
     bool mine = false;
     for (const auto& r : v.value("subject_refs", json::array())) mine = mine || (r.is_string() && refs.count(r.get<std::string>()));
@@ -268,13 +267,11 @@ Result<json> PurgeDueKept(Store& store, DataGraph& g, const std::string& hash_ke
   int64_t entries = 0, rows = 0, skipped = 0;
   // Marks from earlier purges only guard against a second process acting on
   // the same entry at the same moment; a day later they are of no use.
-  auto old_marks = store.Records("kept_purged", now, 1000);
-  if (!old_marks.ok()) return old_marks.status();
-  for (const Record& m : *old_marks) LETHE_RETURN_IF_ERROR(store.DeleteRecord(m.kind, m.key));
+  LETHE_ASSIGN_OR_RETURN(auto old_marks, store.Records("kept_purged", now, 1000));
+  for (const Record& m : old_marks) LETHE_RETURN_IF_ERROR(store.DeleteRecord(m.kind, m.key));
 
-  auto due = store.Records(kKeptKind, now, 500);
-  if (!due.ok()) return due.status();
-  for (const Record& rec : *due) {
+  LETHE_ASSIGN_OR_RETURN(auto due, store.Records(kKeptKind, now, 500));
+  for (const Record& rec : due) {
     const json& v = rec.value;
     const std::string connector = v.value("connector", ""), collection = v.value("collection", "");
     const GraphNode* node = nullptr;
@@ -319,9 +316,8 @@ Result<json> PurgeDueKept(Store& store, DataGraph& g, const std::string& hash_ke
     // Deleting by key is idempotent; only the first process to get here
     // writes the audit entry.
     Record mark{"kept_purged", rec.key, {{"at", FormatRfc3339(now)}}, now + std::chrono::days(1), now};
-    auto first = store.PutRecordIfAbsent(mark);
-    if (!first.ok()) return first.status();
-    if (*first) {
+    LETHE_ASSIGN_OR_RETURN(auto first, store.PutRecordIfAbsent(mark));
+    if (first) {
       AuditEntry a;
       a.at = now;
       a.request_id = v.value("request_id", "");

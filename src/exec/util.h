@@ -1,5 +1,5 @@
 // Small helpers shared by the executor and the connectors: masks and JSON
-// pointer tokens (digests and base64 come from core/hex.h). Internal to src/exec and connectors/.
+// pointer tokens (digests come from core/hex.h, base64 from lethe/util/base64.h). Internal to src/exec and connectors/.
 #pragma once
 
 #include <string>
@@ -10,7 +10,6 @@
 
 namespace lethe::exec {
 
-using ::lethe::Base64;
 using ::lethe::HmacSha256Hex;
 using ::lethe::Sha256Hex;
 

@@ -104,14 +104,13 @@ Result<uint64_t> LocalOffset(const uint8_t* c, const uint8_t* extra, size_t extr
 Status ZeroAesCrcs(const std::string& path) {
   File f(path);
   if (!f.ok()) return Status::Io("export: cannot open the zip to finish it");
-  auto dir = FindDirectory(f);
-  if (!dir.ok()) return dir.status();
+  LETHE_ASSIGN_OR_RETURN(auto dir, FindDirectory(f));
   std::vector<uint8_t> cd;
-  if (dir->size > (uint64_t{1} << 31) || !f.Read(static_cast<int64_t>(dir->offset), dir->size, &cd)) {
+  if (dir.size > (uint64_t{1} << 31) || !f.Read(static_cast<int64_t>(dir.offset), dir.size, &cd)) {
     return Status::Io("export: cannot read the zip's central directory");
   }
   size_t pos = 0;
-  for (uint64_t n = 0; n < dir->entries; ++n) {
+  for (uint64_t n = 0; n < dir.entries; ++n) {
     if (pos + kCentralSize > cd.size() || Le32(&cd[pos]) != kCentralSig) return Malformed("central entry is torn");
     const uint8_t* c = &cd[pos];
     const size_t name_len = Le16(c + 28), extra_len = Le16(c + 30), comment_len = Le16(c + 32);
@@ -120,14 +119,13 @@ Status ZeroAesCrcs(const std::string& path) {
     if (Le16(c + 10) == kMethodAes) {
       // A data descriptor would carry the CRC a third time after the data.
       if (Le16(c + 8) & 0x0008) return Malformed("AES member has a data descriptor");
-      auto local = LocalOffset(c, c + kCentralSize + name_len, extra_len);
-      if (!local.ok()) return local.status();
+      LETHE_ASSIGN_OR_RETURN(auto local, LocalOffset(c, c + kCentralSize + name_len, extra_len));
       std::vector<uint8_t> lh;
-      if (!f.Read(static_cast<int64_t>(*local), 30, &lh) || Le32(lh.data()) != kLocalSig || Le16(&lh[8]) != kMethodAes) {
+      if (!f.Read(static_cast<int64_t>(local), 30, &lh) || Le32(lh.data()) != kLocalSig || Le16(&lh[8]) != kMethodAes) {
         return Malformed("local header does not match its central entry");
       }
-      if (!f.WriteZero32(static_cast<int64_t>(*local + kLocalCrcOffset)) ||
-          !f.WriteZero32(static_cast<int64_t>(dir->offset + pos + kCentralCrcOffset))) {
+      if (!f.WriteZero32(static_cast<int64_t>(local + kLocalCrcOffset)) ||
+          !f.WriteZero32(static_cast<int64_t>(dir.offset + pos + kCentralCrcOffset))) {
         return Status::Io("export: cannot write the zip's headers");
       }
     }

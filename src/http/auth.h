@@ -15,6 +15,8 @@
 #include "lethe/status.h"
 #include "lethe/time.h"
 
+#include "lethe/util/base64.h"
+
 namespace lethe::http {
 
 enum class Role { kAuditor, kOperator, kAdmin };
@@ -52,9 +54,9 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
 std::string SignJwt(const nlohmann::json& payload, std::string_view secret,
                     const nlohmann::json& header = {{"alg", "HS256"}, {"typ", "JWT"}});
 
-std::string Base64UrlEncode(std::string_view in);
-// Strict: rejects characters outside the URL-safe alphabet and padding.
-bool Base64UrlDecode(std::string_view in, std::string* out);
+// Base64url for tokens is lethe/util/base64.h (strict decoding).
+using util::Base64UrlDecode;
+using util::Base64UrlEncode;
 
 class Authenticator {
  public:

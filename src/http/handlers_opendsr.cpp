@@ -13,19 +13,13 @@
 #include "notify/notifications.h"
 #include "notify/notifier.h"
 
+#include "lethe/util/base64.h"
+
 namespace lethe::http {
 namespace {
 
 using bhttp::verb;
 constexpr const char* kKind = "opendsr";
-
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
 
 std::string ControllerId(Service& s) {
   return s.notifier() ? s.notifier()->opendsr_controller_id() : std::string();
@@ -217,7 +211,7 @@ Reply Create(Service& s, Context& ctx) {
     Result<Request> existing = Lookup(s, ctx.principal, in.external_id);
     if (!existing.ok()) return fail(Status::Conflict("subject_request_id is being filed; retry shortly"));
     nlohmann::json j = StatusJson(s, *existing);
-    j["encoded_request"] = Base64(ctx.req.body());
+    j["encoded_request"] = util::Base64Encode(ctx.req.body());
     return Signed(s, 201, j);
   }
   Result<Request> r = s.workflow().Submit(in, ctx.principal.Actor());
@@ -228,7 +222,7 @@ Reply Create(Service& s, Context& ctx) {
   claim.value = {{"request_id", r->id}, {"operator", ctx.principal.name}};
   if (Status put = s.store().PutRecord(claim); !put.ok()) return fail(put);
   nlohmann::json j = StatusJson(s, *r);
-  j["encoded_request"] = Base64(ctx.req.body());
+  j["encoded_request"] = util::Base64Encode(ctx.req.body());
   return Signed(s, 201, j);
 }
 

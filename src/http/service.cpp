@@ -13,6 +13,8 @@
 #include "notify/scheduler.h"
 #include "lethe/exec.h"
 
+#include "lethe/util/uri.h"
+
 namespace lethe::http {
 namespace {
 
@@ -65,22 +67,6 @@ Reply PlainServerError(unsigned status) {
   return r;
 }
 
-// One path segment, percent-encoded as the router expects it raw.
-std::string PathSegment(const std::string& v) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : v) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // The GET path that shows the resource a successful POST created or acted
 // on, from its response: a Lethe request ("id") or an OpenDSR request
 // ("subject_request_id"). Empty when the response names neither.
@@ -89,12 +75,12 @@ std::string ResourcePath(const Route& route, const Principal& who, const std::st
   if (!j.is_object()) return "";
   if (route.pattern.rfind("/opendsr/", 0) == 0) {
     auto it = j.find("subject_request_id");
-    return it != j.end() && it->is_string() ? "/opendsr/requests/" + PathSegment(it->get<std::string>()) : "";
+    return it != j.end() && it->is_string() ? "/opendsr/requests/" + util::PercentEncode(it->get<std::string>()) : "";
   }
   auto it = j.find("id");
   if (it == j.end() || !it->is_string()) return "";
   const std::string base = who.kind == Principal::Kind::kSubject ? "/v1/self/requests/" : "/v1/requests/";
-  return base + PathSegment(it->get<std::string>());
+  return base + util::PercentEncode(it->get<std::string>());
 }
 
 // 405 names the methods the path does answer (RFC 9110 §15.5.6).

@@ -1,5 +1,5 @@
-// Small crypto helpers private to src/notify: randomness, base64, constant-
-// time comparison. Digests come from the core's hex helpers.
+// Small crypto helpers private to src/notify: randomness and constant-time
+// comparison. Digests come from the core's hex helpers.
 #pragma once
 
 #include <cstdint>
@@ -10,12 +10,10 @@
 
 namespace lethe::notify {
 
-using ::lethe::Base64;
 using ::lethe::HmacSha256Hex;
 using ::lethe::Sha256Hex;
 // n bytes from OpenSSL's CSPRNG; false if the generator failed.
 bool RandomBytes(unsigned char* out, size_t n);
-std::string Base64Url(std::string_view data);  // no padding
 // Constant-time equality of two strings of possibly different length
 // (the length itself is not secret here: both are fixed-size digests).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

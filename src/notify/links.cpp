@@ -2,6 +2,8 @@
 // CSPRNG, stored only as digests, compared in constant time, never logged.
 #include "notify/links.h"
 
+#include "lethe/util/base64.h"
+
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
@@ -70,15 +72,14 @@ bool PlausibleToken(const std::string& t) {
 
 Status IssueVerificationCode(Store& store, const Request& r, Time now) {
   if (r.subject.email.empty()) return Status::Invalid("the subject has no email address to send a code to", "/subject/email");
-  auto existing = store.GetRecord(kCodeKind, r.id);
-  if (!existing.ok()) return existing.status();
-  int issued = existing->has_value() ? (*existing)->value.value("issued", 0) : 0;
+  LETHE_ASSIGN_OR_RETURN(auto existing, store.GetRecord(kCodeKind, r.id));
+  int issued = existing.has_value() ? existing->value.value("issued", 0) : 0;
   if (issued >= kVerifyMaxIssues) return Status(Code::kRateLimited, "too many verification codes for this request");
 
   // Count the mail now (the limit is on mails asked for); an earlier code
   // stays valid until this mail's code replaces it.
   Record rec;
-  if (existing->has_value()) rec = **existing;
+  if (existing.has_value()) rec = *existing;
   rec.kind = kCodeKind;
   rec.key = r.id;
   rec.value["issued"] = issued + 1;
@@ -86,40 +87,35 @@ Status IssueVerificationCode(Store& store, const Request& r, Time now) {
   rec.created_at = now;
   LETHE_RETURN_IF_ERROR(store.PutRecord(rec));
 
-  auto queued = Enqueue(store, "verify:" + r.id + ":" + std::to_string(issued + 1), notify::VerificationCodeMail(r), now);
-  if (!queued.ok()) return queued.status();
+  LETHE_RETURN_IF_ERROR(Enqueue(store, "verify:" + r.id + ":" + std::to_string(issued + 1), notify::VerificationCodeMail(r), now).status());
   spdlog::info("verification mail queued for request {} ({} of {})", r.id, issued + 1, kVerifyMaxIssues);
   return Status::Ok();
 }
 
 Result<std::string> MintVerificationCode(Store& store, const std::string& request_id, Time now) {
-  auto existing = store.GetRecord(kCodeKind, request_id);
-  if (!existing.ok()) return existing.status();
-  auto code = NewCode();
-  if (!code.ok()) return code.status();
-  auto code_id = RandomHexId(8);
-  if (!code_id.ok()) return code_id.status();
+  LETHE_ASSIGN_OR_RETURN(auto existing, store.GetRecord(kCodeKind, request_id));
+  LETHE_ASSIGN_OR_RETURN(auto code, NewCode());
+  LETHE_ASSIGN_OR_RETURN(auto code_id, RandomHexId(8));
   const Time expires = now + std::chrono::seconds(kVerifyCodeTtlSeconds);
 
   Record rec;
   rec.kind = kCodeKind;
   rec.key = request_id;
-  rec.value = {{"code_id", *code_id},
-               {"code_sha256", CodeDigest(*code_id, *code)},
+  rec.value = {{"code_id", code_id},
+               {"code_sha256", CodeDigest(code_id, code)},
                {"expires_at", FormatRfc3339(expires)},
                {"attempts", 0},
-               {"issued", existing->has_value() ? (*existing)->value.value("issued", 0) : 0}};
+               {"issued", existing.has_value() ? existing->value.value("issued", 0) : 0}};
   rec.due_at = expires;
   rec.created_at = now;
   LETHE_RETURN_IF_ERROR(store.PutRecord(rec));
-  return *code;
+  return code;
 }
 
 Status CheckVerificationCode(Store& store, const std::string& request_id, const std::string& code, Time now) {
-  auto loaded = store.GetRecord(kCodeKind, request_id);
-  if (!loaded.ok()) return loaded.status();
-  if (!loaded->has_value()) return Status::NotFound("no verification code is pending for this request");
-  Record rec = **loaded;
+  LETHE_ASSIGN_OR_RETURN(auto loaded, store.GetRecord(kCodeKind, request_id));
+  if (!loaded.has_value()) return Status::NotFound("no verification code is pending for this request");
+  Record rec = *loaded;
   const std::string code_id = rec.value.value("code_id", "");
   // Counted but not sent yet: there is no code to compare with.
   if (code_id.empty() || !rec.value.contains("code_sha256"))
@@ -142,9 +138,8 @@ Status CheckVerificationCode(Store& store, const std::string& request_id, const 
     claim.key = request_id + ":" + code_id + ":" + std::to_string(n);
     claim.due_at = rec.due_at;
     claim.created_at = now;
-    auto won = store.PutRecordIfAbsent(claim);
-    if (!won.ok()) return won.status();
-    if (*won) slot = n;
+    LETHE_ASSIGN_OR_RETURN(auto won, store.PutRecordIfAbsent(claim));
+    if (won) slot = n;
   }
   if (slot == 0) return Status(Code::kRateLimited, "too many wrong codes: ask for a new code");
 
@@ -176,10 +171,8 @@ Status IssueDownloadLink(Store& store, const Config& config, const Request& r, T
   }
   const Time expires = now + std::chrono::duration_cast<std::chrono::seconds>(config.link_ttl.Approx());
   // A random key part: two links for one request are two mails.
-  auto nonce = RandomHexId(8);
-  if (!nonce.ok()) return nonce.status();
-  auto queued = Enqueue(store, "download:" + r.id + ":" + *nonce, notify::DownloadLinkMail(r, expires), now);
-  if (!queued.ok()) return queued.status();
+  LETHE_ASSIGN_OR_RETURN(auto nonce, RandomHexId(8));
+  LETHE_RETURN_IF_ERROR(Enqueue(store, "download:" + r.id + ":" + nonce, notify::DownloadLinkMail(r, expires), now).status());
   spdlog::info("download link mail queued for request {}, valid until {}", r.id, FormatRfc3339(expires));
   return Status::Ok();
 }
@@ -187,16 +180,15 @@ Status IssueDownloadLink(Store& store, const Config& config, const Request& r, T
 Result<std::string> MintDownloadToken(Store& store, const std::string& request_id, Time expires_at, Time now) {
   unsigned char raw[32];
   if (!notify::RandomBytes(raw, sizeof raw)) return Status::Internal("RAND_bytes failed");
-  std::string token = notify::Base64Url(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  std::string token = util::Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
   Record rec;
   rec.kind = kTokenKind;
   rec.key = notify::Sha256Hex(token);
   rec.value = {{"request_id", request_id}, {"expires_at", FormatRfc3339(expires_at)}};
   rec.due_at = expires_at;
   rec.created_at = now;
-  auto put = store.PutRecordIfAbsent(rec);
-  if (!put.ok()) return put.status();
-  if (!*put) return Status::Internal("download token collision");  // 2^-256: a broken RNG
+  LETHE_ASSIGN_OR_RETURN(auto put, store.PutRecordIfAbsent(rec));
+  if (!put) return Status::Internal("download token collision");  // 2^-256: a broken RNG
   return token;
 }
 
@@ -208,18 +200,16 @@ Status FillSecret(Store& store, const std::string& public_url, Message& m, Time 
   const std::string kind = m.secret.value("kind", "");
   std::string text;
   if (kind == "verify_code") {
-    auto code = MintVerificationCode(store, m.request_id, now);
-    if (!code.ok()) return code.status();
-    text = *code;
+    LETHE_ASSIGN_OR_RETURN(auto code, MintVerificationCode(store, m.request_id, now));
+    text = code;
   } else if (kind == "download_link") {
     auto expires = ParseRfc3339(m.secret.value("expires_at", ""));
     if (!expires.ok()) return Status::Invalid("download link without a valid expires_at", "/secret/expires_at");
-    auto token = MintDownloadToken(store, m.request_id, *expires, now);
-    if (!token.ok()) return token.status();
-    if (minted != nullptr) minted->token_digest = notify::Sha256Hex(*token);
+    LETHE_ASSIGN_OR_RETURN(auto token, MintDownloadToken(store, m.request_id, *expires, now));
+    if (minted != nullptr) minted->token_digest = notify::Sha256Hex(token);
     std::string base = public_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
-    text = base + "/v1/downloads/" + *token;
+    text = base + "/v1/downloads/" + token;
   } else {
     return Status::Invalid("outbox message names an unknown secret kind", "/secret/kind");
   }
@@ -237,10 +227,9 @@ void RevokeSecret(Store& store, const MintedSecret& minted) {
 Result<std::string> ResolveDownloadToken(Store& store, const std::string& token, Time now) {
   const Status unknown = Status::NotFound("unknown or expired download link");
   if (!PlausibleToken(token)) return unknown;
-  auto rec = store.GetRecord(kTokenKind, notify::Sha256Hex(token));
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value() || !(*rec)->due_at || now >= *(*rec)->due_at) return unknown;
-  std::string id = (*rec)->value.value("request_id", "");
+  LETHE_ASSIGN_OR_RETURN(auto rec, store.GetRecord(kTokenKind, notify::Sha256Hex(token)));
+  if (!rec.has_value() || !rec->due_at || now >= *rec->due_at) return unknown;
+  std::string id = rec->value.value("request_id", "");
   if (id.empty()) return unknown;
   return id;
 }

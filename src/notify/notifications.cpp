@@ -70,9 +70,8 @@ class Listener {
     if (has_export && !r.export_path.empty() && n_.has_smtp() && EmailProved(r)) {
       // One link per request, even if it completes again after a retry.
       Record once{"download_issued", r.id, {{"at", FormatRfc3339(now)}}, std::nullopt, now};
-      auto first = store.PutRecordIfAbsent(once);
-      if (!first.ok()) return first.status();
-      if (*first) {
+      LETHE_ASSIGN_OR_RETURN(auto first, store.PutRecordIfAbsent(once));
+      if (first) {
         LETHE_RETURN_IF_ERROR(IssueDownloadLink(store, config_, r, now));
       }
     } else {
@@ -98,8 +97,7 @@ class Listener {
         LETHE_RETURN_IF_ERROR(store.AppendAudit(std::move(a)));
         continue;
       }
-      auto q = Enqueue(store, "art19:" + r.id + ":" + to.name, m, now);
-      if (!q.ok()) return q.status();
+      LETHE_RETURN_IF_ERROR(Enqueue(store, "art19:" + r.id + ":" + to.name, m, now).status());
     }
     return Status::Ok();
   }
@@ -109,18 +107,18 @@ class Listener {
     // r.version is bumped by every committed change: unique per event.
     const std::string change = r.id + ":v" + std::to_string(r.version);
     for (size_t i = 0; i < n_.webhooks().size(); ++i) {
-      auto q = Enqueue(store, "hook:" + change + ":" + std::to_string(i),
-                       notify::StatusWebhook(n_.webhooks()[i], r, e), now);
-      if (!q.ok()) return q.status();
+      LETHE_RETURN_IF_ERROR(
+          Enqueue(store, "hook:" + change + ":" + std::to_string(i), notify::StatusWebhook(n_.webhooks()[i], r, e), now)
+              .status());
     }
     // OpenDSR knows four statuses; only a change between them is a callback.
     if (e.kind == "received" || r.status_callback_urls.empty()) return Status::Ok();
     auto from = ParseRequestStatus(e.from_status);
     if (from && OpenDsrStatus(*from) == OpenDsrStatus(r.status)) return Status::Ok();
     for (size_t i = 0; i < r.status_callback_urls.size(); ++i) {
-      auto q = Enqueue(store, "opendsr:" + change + ":" + std::to_string(i),
-                       notify::OpenDsrCallback(n_, r.status_callback_urls[i], r), now);
-      if (!q.ok()) return q.status();
+      LETHE_RETURN_IF_ERROR(Enqueue(store, "opendsr:" + change + ":" + std::to_string(i),
+                                    notify::OpenDsrCallback(n_, r.status_callback_urls[i], r), now)
+                                .status());
     }
     return Status::Ok();
   }

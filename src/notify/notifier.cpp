@@ -1,6 +1,8 @@
 // Notifier: SMTP and webhooks over libcurl, signatures with OpenSSL.
 #include "notify/notifier.h"
 
+#include "lethe/util/base64.h"
+
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -115,7 +117,7 @@ bool IsAscii(const std::string& s) {
 // RFC 2047 encoded word for non-ASCII subjects.
 std::string EncodeHeaderText(const std::string& s) {
   if (IsAscii(s)) return s;
-  return "=?UTF-8?B?" + notify::Base64(s) + "?=";
+  return "=?UTF-8?B?" + util::Base64Encode(s) + "?=";
 }
 
 std::string Rfc5322Date(Time t) {
@@ -331,7 +333,7 @@ Result<std::string> Notifier::SignOpenDsr(const std::string& body) const {
   }
   EVP_MD_CTX_free(ctx);
   if (!ok) return Status::Internal("OpenDSR signing failed");
-  return notify::Base64(sig);
+  return util::Base64Encode(sig);
 }
 
 std::string Notifier::SignLethe(const std::string& secret, const std::string& body) {
@@ -429,10 +431,9 @@ Status Notifier::SendWebhook(const Message& m, const std::string& delivery_id) {
     headers.push_back("X-OpenDSR-Processor-Domain: " + opendsr_domain_);
     headers.push_back("X-OpenGDPR-Processor-Domain: " + opendsr_domain_);
     if (can_sign_opendsr()) {
-      auto sig = SignOpenDsr(m.payload);
-      if (!sig.ok()) return sig.status();
-      headers.push_back("X-OpenDSR-Signature: " + *sig);
-      headers.push_back("X-OpenGDPR-Signature: " + *sig);
+      LETHE_ASSIGN_OR_RETURN(auto sig, SignOpenDsr(m.payload));
+      headers.push_back("X-OpenDSR-Signature: " + sig);
+      headers.push_back("X-OpenGDPR-Signature: " + sig);
     }
   } else if (!m.signing.empty()) {
     return Status::Invalid("unknown signing \"" + m.signing + "\"");

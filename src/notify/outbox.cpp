@@ -70,19 +70,17 @@ Result<bool> Enqueue(Store& store, const std::string& dedupe_key, const Message&
 }
 
 Result<std::string> OutboxState(Store& store, const std::string& dedupe_key) {
-  auto rec = store.GetRecord(kOutboxKind, dedupe_key);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) return Status::NotFound("no outbox entry for this key");
-  return (*rec)->value.value("state", "queued");
+  LETHE_ASSIGN_OR_RETURN(auto rec, store.GetRecord(kOutboxKind, dedupe_key));
+  if (!rec.has_value()) return Status::NotFound("no outbox entry for this key");
+  return rec->value.value("state", "queued");
 }
 
 Result<DeliveryStats> Deliver(Store& store, Notifier& notifier, Time now, int limit) {
   DeliveryStats stats;
   std::set<std::string> failed_urls;
-  auto due = store.Records(kOutboxKind, now, limit);
-  if (!due.ok()) return due.status();
+  LETHE_ASSIGN_OR_RETURN(auto due, store.Records(kOutboxKind, now, limit));
 
-  for (const Record& seen : *due) {
+  for (const Record& seen : due) {
     if (seen.value.value("state", "") != "queued") continue;
     const int attempts = seen.value.value("attempts", 0);
     const std::string claim_key = seen.key + "#" + std::to_string(attempts);
@@ -93,14 +91,12 @@ Result<DeliveryStats> Deliver(Store& store, Notifier& notifier, Time now, int li
     claim.key = claim_key;
     claim.due_at = now + kClaimLease;
     claim.created_at = now;
-    auto won = store.PutRecordIfAbsent(claim);
-    if (!won.ok()) return won.status();
+    LETHE_ASSIGN_OR_RETURN(auto won, store.PutRecordIfAbsent(claim));
     bool stale_claim = false;
-    if (!*won) {
-      auto held = store.GetRecord(kClaimKind, claim_key);
-      if (!held.ok()) return held.status();
+    if (!won) {
+      LETHE_ASSIGN_OR_RETURN(auto held, store.GetRecord(kClaimKind, claim_key));
       // A live claim: someone is sending it right now.
-      if (held->has_value() && (*held)->due_at && *(*held)->due_at > now) continue;
+      if (held.has_value() && held->due_at && *held->due_at > now) continue;
       // Its sender died mid-attempt: that attempt counts as failed (the
       // receiver may or may not have it), and the next one gets a new claim.
       stale_claim = true;
@@ -108,21 +104,21 @@ Result<DeliveryStats> Deliver(Store& store, Notifier& notifier, Time now, int li
 
     // Re-read under the claim: another process may have finished it since
     // the list was read.
-    auto cur = store.GetRecord(kOutboxKind, seen.key);
-    if (!cur.ok()) return cur.status();
-    if (!cur->has_value() || (*cur)->value.value("state", "") != "queued" ||
-        (*cur)->value.value("attempts", 0) != attempts) {
-      store.DeleteRecord(kClaimKind, claim_key);
+    LETHE_ASSIGN_OR_RETURN(auto cur, store.GetRecord(kOutboxKind, seen.key));
+    if (!cur.has_value() || cur->value.value("state", "") != "queued" ||
+        cur->value.value("attempts", 0) != attempts) {
+      // A claim left behind would count as a failed attempt on the next run.
+      LETHE_RETURN_IF_ERROR(store.DeleteRecord(kClaimKind, claim_key));
       continue;
     }
-    Record entry = **cur;
+    Record entry = *cur;
     const std::string id = DeliveryId(entry.key);
 
     auto msg = Message::FromJson(entry.value.value("message", json::object()));
     // One dead receiver should not cost a connect timeout per queued message:
     // the rest wait for the next call, without counting an attempt.
     if (!stale_claim && msg.ok() && msg->channel == "webhook" && failed_urls.count(msg->url)) {
-      store.DeleteRecord(kClaimKind, claim_key);
+      LETHE_RETURN_IF_ERROR(store.DeleteRecord(kClaimKind, claim_key));
       continue;
     }
     Status sent;
@@ -173,7 +169,9 @@ Result<DeliveryStats> Deliver(Store& store, Notifier& notifier, Time now, int li
         ++stats.retried;
       }
     }
-    store.DeleteRecord(kClaimKind, claim_key);
+    // The attempt is recorded; its claim must go, or it would outlive its
+    // reason (and a failing store is the scheduler's to report, not ours to hide).
+    LETHE_RETURN_IF_ERROR(store.DeleteRecord(kClaimKind, claim_key));
     if (!sent.ok() && msg.ok() && msg->channel == "webhook") failed_urls.insert(msg->url);
   }
   return stats;

@@ -102,25 +102,23 @@ Status Scheduler::Remind(const Request& r, Time now) {
     key = "reminder:" + r.id + ":" + std::to_string(ToUnix(r.due_at)) + ":" + std::to_string(nearest->count());
     m = notify::ReminderMail(notifier_, r, now);
   }
-  auto q = Enqueue(store, key, m, now);
-  if (!q.ok()) return q.status();
-  if (*q) ++stats_.queued;
+  LETHE_ASSIGN_OR_RETURN(auto q, Enqueue(store, key, m, now));
+  if (q) ++stats_.queued;
   return Status::Ok();
 }
 
 Status Scheduler::Acknowledge(const Request& r, Time now) {
   if (r.regulation != Regulation::kCcpa || !notifier_.has_smtp()) return Status::Ok();
-  auto ack_by = wf_.deadlines().AcknowledgeBy(r.regulation, r.received_at);
-  if (!ack_by.ok()) return ack_by.status();
+  LETHE_ASSIGN_OR_RETURN(auto ack_by, wf_.deadlines().AcknowledgeBy(r.regulation, r.received_at));
   // An acknowledgement after its date is no longer one; the listener sends it
   // on receipt, this only catches requests filed where no listener ran.
-  if (now > ack_by->due_at) return Status::Ok();
+  if (now > ack_by.due_at) return Status::Ok();
   Store& store = wf_.store();
   Result<bool> q = false;
   if (!r.subject.email.empty()) {
     q = Enqueue(store, "ack:" + r.id, notify::AcknowledgementMail(r), now);
-  } else if (!notifier_.operators().empty() && now >= ack_by->due_at - std::chrono::days(3)) {
-    q = Enqueue(store, "ack_due:" + r.id, notify::AcknowledgeDueMail(notifier_, r, ack_by->due_date), now);
+  } else if (!notifier_.operators().empty() && now >= ack_by.due_at - std::chrono::days(3)) {
+    q = Enqueue(store, "ack_due:" + r.id, notify::AcknowledgeDueMail(notifier_, r, ack_by.due_date), now);
   }
   if (!q.ok()) return q.status();
   if (*q) ++stats_.queued;
@@ -129,14 +127,12 @@ Status Scheduler::Acknowledge(const Request& r, Time now) {
 
 Status Scheduler::PurgeExports(Time now) {
   Store& store = wf_.store();
-  auto done = store.WithStatus({RequestStatus::kCompleted}, 100000);
-  if (!done.ok()) return done.status();
+  LETHE_ASSIGN_OR_RETURN(auto done, store.WithStatus({RequestStatus::kCompleted}, 100000));
   const auto keep = Span(config_.exports_keep);
-  for (const Request& r : *done) {
+  for (const Request& r : done) {
     if (r.export_path.empty() || !r.completed_at || *r.completed_at + keep > now) continue;
-    auto purged = store.GetRecord("export_purged", r.id);
-    if (!purged.ok()) return purged.status();
-    if (purged->has_value()) continue;
+    LETHE_ASSIGN_OR_RETURN(auto purged, store.GetRecord("export_purged", r.id));
+    if (purged.has_value()) continue;
 
     const std::string path = config_.Resolve(r.export_path);
     // The path comes from our own executor, but this deletes files: only ever a zip.
@@ -151,9 +147,8 @@ Status Scheduler::PurgeExports(Time now) {
       continue;  // try again next tick
     }
     Record mark{"export_purged", r.id, {{"at", FormatRfc3339(now)}, {"file_existed", existed}}, std::nullopt, now};
-    auto first = store.PutRecordIfAbsent(mark);
-    if (!first.ok()) return first.status();
-    if (!*first) continue;  // another process did it
+    LETHE_ASSIGN_OR_RETURN(auto first, store.PutRecordIfAbsent(mark));
+    if (!first) continue;  // another process did it
     AuditEntry a;
     a.at = now;
     a.request_id = r.id;
@@ -172,9 +167,8 @@ Status Scheduler::PurgeExports(Time now) {
 
 Status Scheduler::PurgeKept(Time now) {
   if (executor_ == nullptr) return Status::Ok();
-  auto purged = executor_->PurgeExpiredKept(now);
-  if (!purged.ok()) return purged.status();
-  stats_.kept_purged += purged->value("rows", 0);
+  LETHE_ASSIGN_OR_RETURN(auto purged, executor_->PurgeExpiredKept(now));
+  stats_.kept_purged += purged.value("rows", 0);
   return Status::Ok();
 }
 
@@ -183,9 +177,8 @@ Status Scheduler::SweepExpired(Time now) {
   // A day of grace so that "code expired" is still told apart from "no code".
   const Time cutoff = now - std::chrono::days(1);
   for (const char* kind : {"verify_code", "verify_attempt", "download_token"}) {
-    auto old = store.Records(kind, cutoff, 1000);
-    if (!old.ok()) return old.status();
-    for (const Record& r : *old) LETHE_RETURN_IF_ERROR(store.DeleteRecord(r.kind, r.key));
+    LETHE_ASSIGN_OR_RETURN(auto old, store.Records(kind, cutoff, 1000));
+    for (const Record& r : old) LETHE_RETURN_IF_ERROR(store.DeleteRecord(r.kind, r.key));
   }
   return Status::Ok();
 }

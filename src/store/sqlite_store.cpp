@@ -353,7 +353,7 @@ class SqliteStore : public Store {
       Status st = Exec(db_, kMigrations[v]);
       if (st.ok()) st = Stmt(db_, "INSERT INTO schema_version (version) VALUES (?1)").Bind(1, v + 1).Run();
       if (!st.ok()) {
-        Exec(db_, "ROLLBACK");
+        (void)Exec(db_, "ROLLBACK");  // best effort: the migration's own error is the one to report
         return st;
       }
       LETHE_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
@@ -787,7 +787,7 @@ class SqliteStore : public Store {
     Status st = body();
     if (st.ok()) st = Exec(db_, "COMMIT");
     if (!st.ok()) {
-      Exec(db_, "ROLLBACK");
+      (void)Exec(db_, "ROLLBACK");  // best effort: the body's (or COMMIT's) error is the one to report
       committed_head_.reset();
       return st;
     }

@@ -121,6 +121,14 @@ TEST_CASE("self-service auto-approval and erasure grace", "[workflow]") {
 }
 
 namespace {
+// A canned outcome: one row of app.users changed.
+Outcome OneRow(RequestType type) {
+  Outcome o;
+  o.type = type;
+  o.collections.push_back({"app", "users", 1});
+  return o;
+}
+
 // An executor that records what it was asked and returns a canned outcome.
 struct CountingExecutor : Executor {
   std::atomic<int> calls{0};
@@ -129,7 +137,7 @@ struct CountingExecutor : Executor {
   std::function<void(const Request&)> during;  // runs inside Execute
   std::mutex mu;
   std::map<std::string, int> per_request;
-  Result<nlohmann::json> Execute(const Request& r) override {
+  Result<Outcome> Execute(const Request& r) override {
     ++calls;
     {
       std::lock_guard lock(mu);
@@ -138,7 +146,7 @@ struct CountingExecutor : Executor {
     if (during) during(r);
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     if (fail) return Status::Unavailable("connector app unreachable");
-    return nlohmann::json{{"counts", {{"app.users", 1}}}};
+    return OneRow(r.type);
   }
   Result<nlohmann::json> Plan(const Request&) override { return nlohmann::json::array(); }
 };
@@ -241,7 +249,7 @@ TEST_CASE("a live lease is not taken over, an expired one is", "[workflow][lease
   CHECK(CountEvents(*w.store, r.id, "completed") == 1);
 
   // A wakes up and reports failure: refused, the completed result stands.
-  auto stale = w.wf->Finish(r.id, a, Result<nlohmann::json>(Status::Unavailable("connector app unreachable")));
+  auto stale = w.wf->Finish(r.id, a, Result<Outcome>(Status::Unavailable("connector app unreachable")));
   CHECK(stale.status().code() == Code::kConflict);
   CHECK(w.wf->Heartbeat(r.id, a, kLease).code() == Code::kConflict);
   CHECK(w.store->Get(r.id)->status == S::kCompleted);
@@ -263,14 +271,14 @@ TEST_CASE("a stale owner's finish is refused while the new owner runs the reques
   CHECK(taken->status == S::kInProgress);
 
   // A finishes late, with success or failure: neither is written.
-  CHECK(w.wf->Finish(r.id, a, Result<nlohmann::json>(nlohmann::json::object())).status().code() == Code::kConflict);
-  CHECK(w.wf->Finish(r.id, a, Result<nlohmann::json>(Status::Internal("x"))).status().code() == Code::kConflict);
+  CHECK(w.wf->Finish(r.id, a, Result<Outcome>(Outcome{})).status().code() == Code::kConflict);
+  CHECK(w.wf->Finish(r.id, a, Result<Outcome>(Status::Internal("x"))).status().code() == Code::kConflict);
   CHECK(w.store->Get(r.id)->status == S::kInProgress);
   // A's release does not free B's lease.
   REQUIRE(w.store->ReleaseLease(r.id, a).ok());
   CHECK(w.wf->Start(r.id, "host-c:3:cccccccc#1", kLease).status().code() == Code::kConflict);
 
-  auto done = w.wf->Finish(r.id, b, Result<nlohmann::json>(nlohmann::json{{"counts", {{"app.users", 1}}}}));
+  auto done = w.wf->Finish(r.id, b, Result<Outcome>(OneRow(r.type)));
   REQUIRE(done.ok());
   CHECK(done->status == S::kCompleted);
   CHECK(done->subject.email.empty());  // the receipt, written under B's lease too
@@ -411,10 +419,10 @@ namespace {
 struct ThrowingExecutor : Executor {
   std::string throw_for;
   int calls = 0;
-  Result<nlohmann::json> Execute(const Request& r) override {
+  Result<Outcome> Execute(const Request& r) override {
     ++calls;
     if (r.id == throw_for) throw std::out_of_range("stoll: 9999999999999999999");
-    return nlohmann::json{{"counts", {{"app.users", 1}}}};
+    return OneRow(r.type);
   }
   Result<nlohmann::json> Plan(const Request&) override { return nlohmann::json::array(); }
 };
@@ -479,7 +487,7 @@ TEST_CASE("an admin can fail or cancel a stuck in_progress request, with a reaso
   CHECK(events.back().actor == "alice");
   CHECK(events.back().reason == "worker hung on connector app");
   // The hung worker, should it return, cannot overwrite that.
-  CHECK(w.wf->Finish(r.id, hung, Result<nlohmann::json>(nlohmann::json::object())).status().code() == Code::kConflict);
+  CHECK(w.wf->Finish(r.id, hung, Result<Outcome>(Outcome{})).status().code() == Code::kConflict);
   CHECK(w.store->Get(r.id)->status == S::kFailed);
   // Retry queues it again and a worker runs it.
   REQUIRE(w.wf->Act(r.id, Action::kRetry, "alice", "").ok());

@@ -187,7 +187,7 @@ TEST_CASE("access export: zip with manifest, report, data and files, checksums m
   World w;
   Request r = w.NewRequest("req-access", RequestType::kAccess, "ada@example.com");
   auto ex = w.MakeExec();
-  auto res = ex->Execute(r);
+  auto res = Receipt(ex->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   const std::string path = (*res)["export_path"];
@@ -266,7 +266,7 @@ TEST_CASE("access export: zip with manifest, report, data and files, checksums m
 TEST_CASE("portability export holds only portable collections") {
   World w;
   Request r = w.NewRequest("req-port", RequestType::kPortability, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(res.ok());
   int err = 0;
   zip_t* za = zip_open((*res)["export_path"].get<std::string>().c_str(), ZIP_RDONLY, &err);
@@ -288,7 +288,7 @@ TEST_CASE("export with a password is AES-256 encrypted") {
   Request r = w.NewRequest("req-enc", RequestType::kAccess, "ada@example.com");
   setenv("LETHE_TEST_EXPORT_PW", "correct horse", 1);
   w.config.export_password_env = "LETHE_TEST_EXPORT_PW";
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(res.ok());
   CHECK((*res)["encrypted"] == true);
   int err = 0;
@@ -339,7 +339,7 @@ TEST_CASE("export with a password is AES-256 encrypted") {
 TEST_CASE("erasure: delete in reverse order, retain with mask, keep, verify; other subjects untouched") {
   World w;
   Request r = w.NewRequest("req-erase", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CheckAdaErased(w, *res);
@@ -362,7 +362,7 @@ TEST_CASE("erasure: delete in reverse order, retain with mask, keep, verify; oth
   CHECK(res->dump().find("ada@example.com") == std::string::npos);
 
   // Running it again (a retry after completion) changes nothing more.
-  auto again = w.MakeExec()->Execute(r);
+  auto again = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(again.ok());
   CHECK((*again)["deleted"] == (*res)["deleted"]);
   CheckBobUntouched(w);
@@ -377,7 +377,7 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
   SECTION("failure in the middle of a batched collection") {
     // events has 1200 rows: batches of 500, 500, 200. The second one dies.
     g_failure = {"events", 2, 0};
-    auto first = w.MakeExec()->Execute(r);
+    auto first = Receipt(w.MakeExec()->Execute(r));
     REQUIRE_FALSE(first.ok());
     auto tasks = w.TasksOf("req-crash");
     CHECK(tasks["app.events:erase"].status == "failed");
@@ -396,7 +396,7 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
     CHECK(SqlCount(w.app_db, "SELECT count(*) FROM users WHERE id = 1") == 1);
 
     g_failure = {};
-    auto second = w.MakeExec()->Execute(r);
+    auto second = Receipt(w.MakeExec()->Execute(r));
     INFO(second.status().ToString());
     REQUIRE(second.ok());
     CheckAdaErased(w, *second);
@@ -408,12 +408,12 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
     // users is erased last; when it fails, everything reachable through it is
     // already deleted, so only the persisted keys can finish the job.
     g_failure = {"users", 1, 0};
-    auto first = w.MakeExec()->Execute(r);
+    auto first = Receipt(w.MakeExec()->Execute(r));
     REQUIRE_FALSE(first.ok());
     CHECK(SqlCount(w.app_db, "SELECT count(*) FROM events WHERE user_id = 1") == 0);
     CHECK(SqlCount(w.app_db, "SELECT count(*) FROM users WHERE id = 1") == 1);
     g_failure = {};
-    auto second = w.MakeExec()->Execute(r);
+    auto second = Receipt(w.MakeExec()->Execute(r));
     INFO(second.status().ToString());
     REQUIRE(second.ok());
     CheckAdaErased(w, *second);
@@ -422,7 +422,7 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
 
   SECTION("a task left running by a dead worker is redone") {
     g_failure = {};
-    auto first = w.MakeExec()->Execute(r);
+    auto first = Receipt(w.MakeExec()->Execute(r));
     REQUIRE(first.ok());
     // Pretend the worker died after deleting orders but before recording it.
     auto tasks = w.TasksOf("req-crash");
@@ -437,7 +437,7 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
     keys.value = {{"keys", {"10", "11"}}};
     keys.created_at = Now();
     REQUIRE(w.store->PutRecord(keys).ok());
-    auto second = w.MakeExec()->Execute(r);
+    auto second = Receipt(w.MakeExec()->Execute(r));
     REQUIRE(second.ok());
     CHECK(w.TasksOf("req-crash")["app.orders:erase"].status == "done");
     CHECK(w.TasksOf("req-crash")["app.events:erase"].attempts == 1);  // done tasks are not redone
@@ -448,7 +448,7 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
 TEST_CASE("erasure: an injection attempt as the identity deletes nothing") {
   World w;
   Request r = w.NewRequest("req-evil", RequestType::kErasure, "x' OR '1'='1");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(res.ok());
   CHECK((*res)["deleted"] == 0);
   CHECK(SqlCount(w.app_db, "SELECT count(*) FROM users") == 2);
@@ -460,7 +460,7 @@ TEST_CASE("rectification changes whitelisted fields and records names, not value
   SECTION("allowed field") {
     Request r = w.NewRequest("req-rect", RequestType::kRectification, "ada@example.com",
                              {{"name", "Ada Lovelace"}, {"language", "fr"}});
-    auto res = w.MakeExec()->Execute(r);
+    auto res = Receipt(w.MakeExec()->Execute(r));
     INFO(res.status().ToString());
     REQUIRE(res.ok());
     CHECK(SqlText(w.app_db, "SELECT name FROM users WHERE id = 1") == "Ada Lovelace");
@@ -475,7 +475,7 @@ TEST_CASE("rectification changes whitelisted fields and records names, not value
   SECTION("a field not listed in rectify is refused, nothing changes") {
     Request r = w.NewRequest("req-rect2", RequestType::kRectification, "ada@example.com",
                              {{"name", "Eve"}, {"address", "elsewhere"}});
-    auto res = w.MakeExec()->Execute(r);
+    auto res = Receipt(w.MakeExec()->Execute(r));
     REQUIRE_FALSE(res.ok());
     CHECK(res.status().field() == "/params/address");
     CHECK(res.status().message().find("address") != std::string::npos);
@@ -484,7 +484,7 @@ TEST_CASE("rectification changes whitelisted fields and records names, not value
   SECTION("the {fields, collection} form") {
     Request r = w.NewRequest("req-rect3", RequestType::kRectification, "ada@example.com",
                              {{"collection", "app.users"}, {"fields", {{"email", "ada@new.example"}}}});
-    auto res = w.MakeExec()->Execute(r);
+    auto res = Receipt(w.MakeExec()->Execute(r));
     REQUIRE(res.ok());
     CHECK(SqlText(w.app_db, "SELECT email FROM users WHERE id = 1") == "ada@new.example");
   }
@@ -493,7 +493,7 @@ TEST_CASE("rectification changes whitelisted fields and records names, not value
 TEST_CASE("restriction and objection flag rows and register the subject pseudonym") {
   World w;
   Request r = w.NewRequest("req-restrict", RequestType::kRestriction, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CHECK(SqlCount(w.app_db, "SELECT restricted FROM users WHERE id = 1") == 1);
@@ -507,7 +507,7 @@ TEST_CASE("restriction and objection flag rows and register the subject pseudony
   CHECK(w.TasksOf("req-restrict")["app.users:restrict"].rows == 1);
 
   Request o = w.NewRequest("req-object", RequestType::kObjection, "ada@example.com");
-  auto ores = w.MakeExec()->Execute(o);
+  auto ores = Receipt(w.MakeExec()->Execute(o));
   REQUIRE(ores.ok());
   auto orec = w.store->GetRecord("objection", ref);
   REQUIRE(orec.ok());
@@ -536,7 +536,7 @@ TEST_CASE("erasure reaches log lines through the jsonl connector (by match, not 
   std::ofstream(w.dir / "exports/req-logs-access-2.zip.tmp-99999.aB3xYz") << "other request";
 
   Request a = w.NewRequest("req-logs-access", RequestType::kAccess, "ada@example.com");
-  auto exported = w.MakeExec()->Execute(a);
+  auto exported = Receipt(w.MakeExec()->Execute(a));
   INFO(exported.status().ToString());
   REQUIRE(exported.ok());
   CHECK_FALSE(fs::exists(w.dir / "exports/.staging-req-logs-access-99999"));
@@ -545,7 +545,7 @@ TEST_CASE("erasure reaches log lines through the jsonl connector (by match, not 
   CHECK(fs::exists(w.dir / "exports/req-logs-access-2.zip.tmp-99999.aB3xYz"));
 
   Request r = w.NewRequest("req-logs", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   json lines = CollectionResult(*res, "lines");
@@ -588,7 +588,7 @@ TEST_CASE("sqlite-vec vec0 tables: exported as float arrays (or omitted), erased
       {{"name", "cv_chunks"}, {"references", {{"user_id", "users.id"}}}, {"portable", true}, {"erase", "delete"}});
 
   Request a = w.NewRequest("req-vec", RequestType::kPortability, "ada@example.com");
-  auto res = w.MakeExec()->Execute(a);
+  auto res = Receipt(w.MakeExec()->Execute(a));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   int err = 0;
@@ -604,7 +604,7 @@ TEST_CASE("sqlite-vec vec0 tables: exported as float arrays (or omitted), erased
 
   w.config.connectors[0]["collections"].back()["omit"] = {"embedding"};
   Request b = w.NewRequest("req-vec2", RequestType::kAccess, "ada@example.com");
-  res = w.MakeExec()->Execute(b);
+  res = Receipt(w.MakeExec()->Execute(b));
   REQUIRE(res.ok());
   za = zip_open((*res)["export_path"].get<std::string>().c_str(), ZIP_RDONLY, &err);
   REQUIRE(za != nullptr);
@@ -615,7 +615,7 @@ TEST_CASE("sqlite-vec vec0 tables: exported as float arrays (or omitted), erased
   CHECK(chunks[0].contains("chunk"));
 
   Request e = w.NewRequest("req-vec3", RequestType::kErasure, "ada@example.com");
-  res = w.MakeExec()->Execute(e);
+  res = Receipt(w.MakeExec()->Execute(e));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CHECK(CollectionResult(*res, "cv_chunks")["rows"] == 2);
@@ -640,7 +640,7 @@ TEST_CASE("export of a large collection keeps memory flat", "[big]") {
   auto ex = w.MakeExec();
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
-  auto res = ex->Execute(r);
+  auto res = Receipt(ex->Execute(r));
   REQUIRE(res.ok());
   rusage after{};
   getrusage(RUSAGE_SELF, &after);
@@ -658,7 +658,7 @@ TEST_CASE("erasure of a large collection", "[big]") {
           "WITH RECURSIVE n(i) AS (SELECT 100000 UNION ALL SELECT i+1 FROM n WHERE i < 299999) "
           "INSERT INTO events SELECT i, 1, 'x' FROM n;");
   Request r = w.NewRequest("req-big-erase", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CHECK(CollectionResult(*res, "events")["rows"] == 200000 + 1200);
@@ -673,7 +673,7 @@ TEST_CASE("a failed export leaves nothing at the final path and no staging files
   g_failure = {};
   g_failure.collection = "events";
   g_failure.fail_on_item = 700;  // half-way through a collection being streamed
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   g_failure = {};
   REQUIRE_FALSE(res.ok());
   CHECK(res.status().code() == Code::kUnavailable);
@@ -685,7 +685,7 @@ TEST_CASE("a failed export leaves nothing at the final path and no staging files
   }
   CHECK(entries == 0);
   // The retry publishes a complete export.
-  auto again = w.MakeExec()->Execute(r);
+  auto again = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(again.ok());
   CHECK((*again)["records"] == 1 + 2 + 3 + 1200 + 1 + 1 + 2);
 }

@@ -107,7 +107,7 @@ TEST_CASE("retention: erasure deletes rows past their period, keeps and masks th
     CHECK(c["rows"] == 4);
     CHECK(c["expired"] == 1);
   }
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
 
@@ -203,21 +203,21 @@ TEST_CASE("retention: a later access request by the same subject lists what was 
   World w;
   AddInvoices(w);
   Request erase = w.NewRequest("req-e", RequestType::kErasure, "ada@example.com");
-  REQUIRE(w.MakeExec()->Execute(erase).ok());
+  REQUIRE(Receipt(w.MakeExec()->Execute(erase)).ok());
   // A second erasure by the same person does not count the kept rows twice.
   Request erase2 = w.NewRequest("req-e2", RequestType::kErasure, "ada@example.com");
-  REQUIRE(w.MakeExec()->Execute(erase2).ok());
+  REQUIRE(Receipt(w.MakeExec()->Execute(erase2)).ok());
 
   // Another subject sees nothing of Ada's ledger.
   Request bob = w.NewRequest("req-bob", RequestType::kAccess, "bob@example.com");
-  auto bob_res = w.MakeExec()->Execute(bob);
+  auto bob_res = Receipt(w.MakeExec()->Execute(bob));
   REQUIRE(bob_res.ok());
   json bob_manifest = json::parse(ZipEntry(w.dir / "exports" / "req-bob.zip", "manifest.json"));
   CHECK(bob_manifest["kept"] == json::array());
 
   // Ada, identified by the same email (matched by its keyed pseudonym).
   Request access = w.NewRequest("req-a", RequestType::kAccess, "ADA@example.com ");
-  auto res = w.MakeExec()->Execute(access);
+  auto res = Receipt(w.MakeExec()->Execute(access));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   const std::string zip = (w.dir / "exports" / "req-a.zip").string();
@@ -236,7 +236,7 @@ TEST_CASE("retention: rows with no date to count from are kept and reported", "[
   SqlExec(w.app_db, "INSERT INTO invoices VALUES (505, 1, 'Ada', 'x', 'ada@example.com', NULL),"
                     " (506, 1, 'Ada', 'x', 'ada@example.com', 'soon')");
   Request r = w.NewRequest("req-u", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(res.ok());
   json inv = Retained(*res, "invoices");
   CHECK(inv["kept"] == 3);
@@ -260,7 +260,7 @@ TEST_CASE("retention: keys that carry an identity value are sealed in the ledger
     "name": "consents", "primary_key": "user_id", "references": {"user_id": "users.id"},
     "retain": {"basis": "legal_claims", "period": "P3Y", "from": "accepted_at"}, "erase": "keep"})"));
   Request r = w.NewRequest("req-s", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CHECK(SqlCount(w.app_db, "SELECT count(*) FROM consents WHERE user_id = 1") == 1);

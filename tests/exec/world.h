@@ -18,6 +18,15 @@ namespace lethe::testing {
 
 namespace fs = std::filesystem;
 
+// What the tests assert on: the receipt as the API shows it, plus the
+// server-side export path (Outcome::ToJson leaves that out on purpose).
+inline Result<nlohmann::json> Receipt(const Result<Outcome>& o) {
+  if (!o.ok()) return o.status();
+  nlohmann::json j = o->ToJson();
+  if (!o->export_path.empty()) j["export_path"] = o->export_path;
+  return j;
+}
+
 inline void SqlExec(const fs::path& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);

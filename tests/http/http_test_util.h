@@ -116,13 +116,15 @@ inline json TestConfigJson(const std::string& dir) {
 class FileExecutor : public Executor {
  public:
   explicit FileExecutor(std::string dir) : dir_(std::move(dir)) {}
-  Result<json> Execute(const Request& r) override {
-    json out = {{"records", 1}};
+  Result<Outcome> Execute(const Request& r) override {
+    Outcome out;
+    out.type = r.type;
+    out.records = 1;
     if (r.type == RequestType::kAccess || r.type == RequestType::kPortability) {
       std::filesystem::create_directories(dir_);
       std::string path = dir_ + "/" + r.id + ".zip";
       std::ofstream(path, std::ios::binary) << "PK\x03\x04" << "export of " << r.id;
-      out["export_path"] = path;
+      out.export_path = path;
     }
     return out;
   }

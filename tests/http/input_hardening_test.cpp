@@ -68,7 +68,7 @@ void StoreSql(Harness& h, const std::string& sql) {
 
 class FailingExecutor : public Executor {
  public:
-  Result<json> Execute(const Request&) override {
+  Result<Outcome> Execute(const Request&) override {
     return Status::Io("connector app: /srv/lethe/secret/app.db: disk I/O error (SQLITE_IOERR)");
   }
   Result<json> Plan(const Request&) override { return json::object(); }

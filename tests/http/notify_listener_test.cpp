@@ -42,10 +42,10 @@ struct Service {
   }
 };
 
-Request Complete(Workflow& wf, const std::string& id, json outcome = json::object()) {
+Request Complete(Workflow& wf, const std::string& id, Outcome outcome = {}) {
   REQUIRE(wf.Act(id, Action::kApprove, "alice", "").ok());
   REQUIRE(wf.Start(id, "test-worker#1", std::chrono::seconds(60)).ok());
-  auto done = wf.Finish(id, "test-worker#1", Result<json>(outcome));
+  auto done = wf.Finish(id, "test-worker#1", Result<Outcome>(outcome));
   INFO(done.status().ToString());
   REQUIRE(done.ok());
   return *done;
@@ -222,7 +222,7 @@ TEST_CASE("listener: a completed access request mails a working download link", 
   in.verified = true;
   auto r = svc.wf.Submit(in, "alice");
   REQUIRE(r.ok());
-  Complete(svc.wf, r->id, json{{"export_path", (w.dir / "x.zip").string()}});
+  Complete(svc.wf, r->id, ExportedTo((w.dir / "x.zip").string()));
   svc.Tick(kT0);
   auto mails = MailsTo(email, 1);
   REQUIRE(mails.size() == 1);
@@ -312,10 +312,10 @@ TEST_CASE("listener: operators hear of a failed request, once per failure", "[no
   REQUIRE(r.ok());
   REQUIRE(svc.wf.Act(r->id, Action::kApprove, "alice", "").ok());
   REQUIRE(svc.wf.Start(r->id, "test-worker#1", std::chrono::seconds(60)).ok());
-  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<json>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<Outcome>(Status::Unavailable("connector app unreachable"))).ok());
   REQUIRE(svc.wf.Act(r->id, Action::kRetry, "alice", "").ok());
   REQUIRE(svc.wf.Start(r->id, "test-worker#1", std::chrono::seconds(60)).ok());
-  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<json>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<Outcome>(Status::Unavailable("connector app unreachable"))).ok());
   svc.Tick(kT0);
   svc.Tick(kT0 + std::chrono::minutes(1));
   auto mails = MailsTo(ops, 3);

@@ -1,6 +1,8 @@
 // The outbox against a real SMTP server (maildev) and a real HTTP receiver.
 #include "notify/outbox.h"
 
+#include <sqlite3.h>
+
 #include <set>
 
 #include "notify_test_support.h"
@@ -291,4 +293,27 @@ TEST_CASE("outbox: a very long line is wrapped, not bounced, and keeps its chara
     longest = std::max(longest, cur);
   }
   CHECK(longest <= 998);
+}
+
+TEST_CASE("outbox: a claim the store fails to delete is reported, not dropped", "[notify][outbox]") {
+  // A real SQLite trigger makes the store refuse to delete claims: the
+  // delivery run must say so (old code ignored DeleteRecord's Status, leaving
+  // a claim that the next run would count as a failed attempt).
+  PinClock pin(kT0);
+  World w(SmtpNotify());
+  auto n = MakeNotifier(w.config);
+  const std::string to = "claim-" + RandomTag() + "@example.test";
+  REQUIRE(*Enqueue(*w.store, "test:claim:" + to, Mail(to, "s", "b"), kT0));
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((w.dir / "lethe.db").string().c_str(), &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TRIGGER keep_claims BEFORE DELETE ON records WHEN old.kind = 'outbox_claim' "
+                       "BEGIN SELECT RAISE(ABORT, 'claims are kept'); END;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto d = Deliver(*w.store, *n, kT0);
+  CHECK_FALSE(d.ok());
+  CHECK(*OutboxState(*w.store, "test:claim:" + to) == "sent");  // the send itself is recorded
 }

@@ -167,7 +167,7 @@ TEST_CASE("scheduler: exports are deleted after exports.keep, and that is audite
     Workflow wf(*w.store, Engine(), Policy());
     REQUIRE(wf.Act(r.id, Action::kApprove, "alice", "").ok());
     REQUIRE(wf.Start(r.id, "test-worker#1", std::chrono::seconds(60)).ok());
-    auto done = wf.Finish(r.id, "test-worker#1", Result<json>(json{{"export_path", zip}}));
+    auto done = wf.Finish(r.id, "test-worker#1", Result<Outcome>(ExportedTo(zip)));
     REQUIRE(done.ok());
     REQUIRE(done->status == RequestStatus::kCompleted);
   }

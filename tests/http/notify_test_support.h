@@ -266,6 +266,14 @@ struct World {
   }
 };
 
+// An executor's outcome for an access request whose zip is at `path`.
+inline lethe::Outcome ExportedTo(const std::string& path) {
+  lethe::Outcome o;
+  o.type = lethe::RequestType::kAccess;
+  o.export_path = path;
+  return o;
+}
+
 inline lethe::DeadlineEngine Engine() {
   auto e = lethe::DeadlineEngine::Create(lethe::DeadlineRules{});
   REQUIRE(e.ok());

@@ -41,7 +41,7 @@ TEST_CASE("only an admin stops a running request, with a reason", "[http][inbox]
   CHECK(last["reason"] == "connector app hangs");
 
   // The hung worker returns: its result is refused.
-  auto stale = h.service->workflow().Finish(id, hung, Result<json>(json::object()));
+  auto stale = h.service->workflow().Finish(id, hung, Result<Outcome>(Outcome{}));
   CHECK(stale.status().code() == Code::kConflict);
   CHECK(h.Get(base, kAuditorKey).Json()["status"] == "failed");
   // fail is only for a running request.

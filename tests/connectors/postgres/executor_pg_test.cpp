@@ -71,7 +71,7 @@ TEST_CASE("executor over postgres: access export holds the subject's rows", "[po
   World w;
   w.config.connectors = json::array({pg.Connector()});
   auto r = w.NewRequest("req-pg-access", RequestType::kAccess, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = lethe::testing::Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CHECK((*res)["records"] == 1 + 2 + 3 + 1200 + 1 + 1);
@@ -98,7 +98,7 @@ TEST_CASE("executor over postgres: erasure deletes, masks retained rows, keeps, 
   World w;
   w.config.connectors = json::array({pg.Connector()});
   auto r = w.NewRequest("req-pg-erase", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = lethe::testing::Receipt(w.MakeExec()->Execute(r));
   INFO(res.status().ToString());
   REQUIRE(res.ok());
 
@@ -125,7 +125,7 @@ TEST_CASE("executor over postgres: erasure deletes, masks retained rows, keeps, 
   CHECK(res->dump().find("ada@example.com") == std::string::npos);
 
   // Again: nothing more changes, the hash is not hashed twice.
-  auto again = w.MakeExec()->Execute(r);
+  auto again = lethe::testing::Receipt(w.MakeExec()->Execute(r));
   REQUIRE(again.ok());
   CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") ==
         lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
@@ -143,7 +143,7 @@ TEST_CASE("executor over postgres: retention counts from a timestamptz column; e
   w.config.connectors = json::array({pg.Connector()});
   lethe::SetClockForTesting(*lethe::ParseRfc3339("2026-06-01T12:00:00Z"));
   auto r = w.NewRequest("req-pg-ret", RequestType::kErasure, "ada@example.com");
-  auto res = w.MakeExec()->Execute(r);
+  auto res = lethe::testing::Receipt(w.MakeExec()->Execute(r));
   lethe::SetClockForTesting(lethe::Time{});
   INFO(res.status().ToString());
   REQUIRE(res.ok());
