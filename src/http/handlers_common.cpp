@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/limits.h"
+
 namespace lethe::http {
 
 nlohmann::json EventJson(const Event& e, bool subject_view) {
@@ -135,7 +137,8 @@ Status PageParams(const Context& ctx, RequestFilter* f) {
     } catch (...) {
       v = 0;
     }
-    if (v < 1 || v > 500) return Status::Invalid("limit must be an integer from 1 to 500", "/query/limit");
+    if (v < 1 || v > kMaxPageSize)
+      return Status::Invalid("limit must be an integer from 1 to " + std::to_string(kMaxPageSize), "/query/limit");
     f->limit = v;
   }
   it = ctx.query.find("cursor");

@@ -5,6 +5,7 @@
 
 #include "http/handlers_common.h"
 #include "http/json_input.h"
+#include "http/limits.h"
 #include "lethe/audit.h"
 
 namespace lethe::http {
@@ -52,7 +53,7 @@ Reply Create(Service& s, Context& ctx) {
   if (!(st = ValidateSubject(in.subject)).ok()) return fail(st);
 
   if (!(st = GetTime(b, "received_at", &in.received_at)).ok()) return fail(st);
-  if (in.received_at && *in.received_at > ctx.now + std::chrono::minutes(5))
+  if (in.received_at && *in.received_at > ctx.now + kClockSkew)
     return fail(Status::Invalid("must not be in the future", "/received_at"));
   if (!(st = GetBool(b, "verified", &in.verified)).ok()) return fail(st);
   // "verified": true is the operator's word for every identity given;

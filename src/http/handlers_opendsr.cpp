@@ -10,6 +10,7 @@
 
 #include "http/handlers_common.h"
 #include "http/json_input.h"
+#include "http/limits.h"
 #include "notify/notifications.h"
 #include "notify/notifier.h"
 
@@ -184,7 +185,7 @@ Reply Create(Service& s, Context& ctx) {
   }
 
   if (!(st = GetTime(b, "submitted_time", &in.received_at)).ok()) return fail(st);
-  if (in.received_at && *in.received_at > ctx.now + std::chrono::minutes(5))
+  if (in.received_at && *in.received_at > ctx.now + kClockSkew)
     return fail(Status::Invalid("must not be in the future", "/submitted_time"));
 
   if (b.contains("status_callback_urls")) {
