@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/limits.h"
+#include "http/parse.h"
 
 namespace lethe::http {
 
@@ -126,9 +127,10 @@ Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time n
   return rep;
 }
 
-Status PageParams(const Context& ctx, RequestFilter* f) {
-  auto it = ctx.query.find("limit");
-  if (it != ctx.query.end()) {
+Result<RequestFilter> ParsePageRequest(const Query& query) {
+  RequestFilter f;
+  auto it = query.find("limit");
+  if (it != query.end()) {
     int v = 0;
     try {
       size_t used = 0;
@@ -139,10 +141,10 @@ Status PageParams(const Context& ctx, RequestFilter* f) {
     }
     if (v < 1 || v > kMaxPageSize)
       return Status::Invalid("limit must be an integer from 1 to " + std::to_string(kMaxPageSize), "/query/limit");
-    f->limit = v;
+    f.limit = v;
   }
-  it = ctx.query.find("cursor");
-  if (it != ctx.query.end()) {
+  it = query.find("cursor");
+  if (it != query.end()) {
     // A cursor is what next_cursor gave: "<unix seconds>.<request id>".
     // Anything else is the client's mistake, told as such before the store
     // sees it (a 30-digit number once escaped as a 500).
@@ -153,9 +155,16 @@ Status PageParams(const Context& ctx, RequestFilter* f) {
     for (size_t i = dot + 1; ok && i < c.size(); ++i)
       ok = static_cast<unsigned char>(c[i]) > 0x20 && static_cast<unsigned char>(c[i]) < 0x7f;
     if (!ok) return Status::Invalid("malformed cursor; pass next_cursor from the previous page", "/query/cursor");
-    f->cursor = c;
+    f.cursor = c;
   }
-  return Status::Ok();
+  return f;
+}
+
+Result<RequestPage> ListPage(Service& s, const RequestFilter& f) {
+  Result<RequestPage> page = s.store().List(f);
+  if (!page.ok() && page.status().field() == "/cursor")
+    return Status::Invalid(page.status().message(), "/query/cursor");
+  return page;
 }
 
 nlohmann::json PageJson(const RequestPage& page, Time now) {

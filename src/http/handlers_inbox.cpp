@@ -6,6 +6,7 @@
 #include "http/handlers_common.h"
 #include "http/json_input.h"
 #include "http/limits.h"
+#include "http/parse.h"
 #include "lethe/audit.h"
 
 namespace lethe::http {
@@ -81,10 +82,10 @@ Reply List(Service& s, Context& ctx) {
                                                  "assignee", "q", "limit", "cursor"};
     if (!kKnown.count(k)) return Reply::Error(Status::Invalid("unknown query parameter \"" + k + "\"", "/query/" + k));
   }
-  RequestFilter f;
+  Result<RequestFilter> page_params = ParsePageRequest(ctx.query);
+  if (!page_params.ok()) return Reply::Error(page_params.status());
+  RequestFilter f = *page_params;
   f.now = ctx.now;
-  Status st = PageParams(ctx, &f);
-  if (!st.ok()) return Reply::Error(st);
   auto q = [&](const char* k) -> const std::string* {
     auto it = ctx.query.find(k);
     return it == ctx.query.end() || it->second.empty() ? nullptr : &it->second;
@@ -113,9 +114,7 @@ Reply List(Service& s, Context& ctx) {
   }
   if (const std::string* v = q("assignee")) f.assignee = *v;
   if (const std::string* v = q("q")) f.q = *v;
-  Result<RequestPage> page = s.store().List(f);
-  if (!page.ok() && page.status().field() == "/cursor")
-    return Reply::Error(Status::Invalid(page.status().message(), "/query/cursor"));
+  Result<RequestPage> page = ListPage(s, f);
   if (!page.ok()) return Reply::Error(page.status());
   return Reply::Json(200, PageJson(*page, ctx.now));
 }

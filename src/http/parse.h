@@ -17,12 +17,26 @@
 #include <nlohmann/json.hpp>
 
 #include "lethe/status.h"
+#include "lethe/store.h"
 #include "lethe/time.h"
+#include "lethe/workflow.h"
 
 namespace lethe::http {
 
 // A percent-decoded query string (Context::query).
 using Query = std::map<std::string, std::string>;
+
+// --- Shared by the list endpoints (handlers_common.cpp) -------------------
+
+// ?limit= (1 to kMaxPageSize) and ?cursor= (a next_cursor as given) into a
+// filter; other parameters are the caller's to check.
+Result<RequestFilter> ParsePageRequest(const Query& query);
+
+// --- Self-service (handlers_self.cpp) ----------------------------------------
+
+// POST /v1/self/requests: type, note and params. Who the subject is comes
+// from the JWT, never from the body, so the result has no subject yet.
+Result<NewRequest> ParseSelfCreateRequest(std::string_view body);
 
 // --- Subject links (handlers_links.cpp) ------------------------------------
 

@@ -36,3 +36,42 @@ TEST_CASE("ParseVerifyCodeRequest", "[http][parse]") {
   CHECK(FieldOf(ParseVerifyCodeRequest(R"({"request_id":"r","code":7})")) == "/code");
   CHECK(FieldOf(ParseVerifyCodeRequest(R"({"request_id":"r","code":"1","x~y":1})")) == "/x~0y");
 }
+
+TEST_CASE("ParsePageRequest", "[http][parse]") {
+  Result<RequestFilter> none = ParsePageRequest({});
+  REQUIRE(none.ok());
+  CHECK(none->limit == RequestFilter().limit);
+  CHECK(none->cursor.empty());
+
+  Result<RequestFilter> ok = ParsePageRequest({{"limit", "500"}, {"cursor", "1700000000.req_abc"}, {"other", "x"}});
+  REQUIRE(ok.ok());
+  CHECK(ok->limit == 500);
+  CHECK(ok->cursor == "1700000000.req_abc");
+  CHECK(ParsePageRequest({{"limit", "1"}})->limit == 1);
+
+  for (const char* bad : {"0", "501", "-1", "", "10x", "x", "99999999999999999999"})
+    CHECK(FieldOf(ParsePageRequest({{"limit", bad}})) == "/query/limit");
+  for (const char* bad : {"", "abc", ".req", "17.", "1x.req", "1.a b", "1234567890123456789.r"})
+    CHECK(FieldOf(ParsePageRequest({{"cursor", bad}})) == "/query/cursor");
+}
+
+TEST_CASE("ParseSelfCreateRequest", "[http][parse]") {
+  Result<NewRequest> ok = ParseSelfCreateRequest(R"({"type":"erasure","note":"bye","params":{"a":1}})");
+  REQUIRE(ok.ok());
+  CHECK(ok->type == RequestType::kErasure);
+  CHECK(ok->note == "bye");
+  CHECK(ok->params == nlohmann::json{{"a", 1}});
+  // Who the subject is comes from the JWT, never from here.
+  CHECK(ok->subject.email.empty());
+  CHECK(ok->owner.empty());
+  CHECK_FALSE(ok->verified);
+
+  CHECK(FieldOf(ParseSelfCreateRequest("")) == "");
+  CHECK(FieldOf(ParseSelfCreateRequest("{}")) == "/type");
+  CHECK(FieldOf(ParseSelfCreateRequest(R"({"type":"forget"})")) == "/type");
+  CHECK(FieldOf(ParseSelfCreateRequest(R"({"type":1})")) == "/type");
+  CHECK(FieldOf(ParseSelfCreateRequest(R"({"type":"access","note":false})")) == "/note");
+  CHECK(FieldOf(ParseSelfCreateRequest(R"({"type":"access","params":[]})")) == "/params");
+  // The body may not name the subject: the JWT does.
+  CHECK(FieldOf(ParseSelfCreateRequest(R"({"type":"access","subject":{"email":"a@b.c"}})")) == "/subject");
+}
