@@ -11,11 +11,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "lethe/state_machine.h"
 #include "lethe/status.h"
 #include "lethe/store.h"
 #include "lethe/time.h"
@@ -31,6 +33,33 @@ using Query = std::map<std::string, std::string>;
 // ?limit= (1 to kMaxPageSize) and ?cursor= (a next_cursor as given) into a
 // filter; other parameters are the caller's to check.
 Result<RequestFilter> ParsePageRequest(const Query& query);
+
+// --- The operator inbox (handlers_inbox.cpp) --------------------------------
+
+// POST /v1/requests: a request filed by an operator. `now` bounds
+// received_at (kClockSkew ahead at most).
+Result<NewRequest> ParseInboxCreateRequest(std::string_view body, Time now);
+
+// GET /v1/requests: filters and a page. Unknown parameters are refused, so a
+// misspelt filter is not silently ignored. The result's `now` is unset.
+Result<RequestFilter> ParseInboxListRequest(const Query& query);
+
+// The actions POST /v1/requests/{id}/<name> takes, by <name>: the state
+// machine's names (lethe::ParseAction), but "notes" for a note, which is
+// added to the request's notes. start and complete are the worker's alone.
+inline constexpr std::string_view kActionNames[] = {"verify", "approve", "deny",  "extend", "hold",  "resume",
+                                                    "assign", "notes",   "cancel", "retry", "fail"};
+// The action a route name stands for; nullopt for anything not in kActionNames.
+std::optional<Action> ParseActionName(std::string_view name);
+
+// POST /v1/requests/{id}/<action>: the body's fields depend on the action.
+struct ActRequest {
+  std::string reason;  // why (required for deny and extend); for a note, its text
+  // Per action: hold {"reason_kind"}, assign {"assignee"} (null unassigns),
+  // verify {"identities"} when given (the workflow checks them).
+  nlohmann::json args = nlohmann::json::object();
+};
+Result<ActRequest> ParseActRequest(Action action, std::string_view body);
 
 // --- Self-service (handlers_self.cpp) ----------------------------------------
 
