@@ -10,6 +10,7 @@
 // so does each area's parsing, beside the handler that calls it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +67,22 @@ Result<ActRequest> ParseActRequest(Action action, std::string_view body);
 // POST /v1/self/requests: type, note and params. Who the subject is comes
 // from the JWT, never from the body, so the result has no subject yet.
 Result<NewRequest> ParseSelfCreateRequest(std::string_view body);
+
+// --- OpenDSR 2.0 (handlers_opendsr.cpp) -------------------------------------
+
+// Whether Lethe may POST status callbacks to a URL (Notifier::CheckCallbackUrl,
+// which resolves the host: the one check here that is not pure, so it is
+// passed in). Its message becomes the refusal's; the URL is never echoed.
+using CallbackUrlCheck = std::function<Status(const std::string& url)>;
+
+// POST /opendsr/requests: a controller's filing. The identities become the
+// subject (email, controller_customer_id -> user_id), verified: the
+// controller checked its subject before sending. `now` bounds submitted_time.
+Result<NewRequest> ParseOpenDsrCreateRequest(std::string_view body, Time now, const CallbackUrlCheck& check_url);
+
+// RFC 9562 text form, 8-4-4-4-12 hex digits (the spec: "a UUID v4"): a
+// subject_request_id, in a body or a path.
+bool IsUuid(std::string_view v);
 
 // --- Subject links (handlers_links.cpp) ------------------------------------
 

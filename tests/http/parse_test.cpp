@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include "http/parse.h"
 
@@ -210,4 +212,82 @@ TEST_CASE("ParseActRequest", "[http][parse]") {
   CHECK(FieldOf(ParseActRequest(Action::kVerify, R"({"kind":"x"})")) == "/kind");
   CHECK(FieldOf(ParseActRequest(Action::kNote, "{}")) == "/note");
   CHECK(FieldOf(ParseActRequest(Action::kNote, R"({"note":"x","reason":"y"})")) == "/reason");
+}
+
+TEST_CASE("ParseOpenDsrCreateRequest", "[http][parse]") {
+  const Time now = *ParseRfc3339("2026-01-10T12:00:00Z");
+  // The URL check resolves hosts in the server; here it is a rule on the text.
+  std::vector<std::string> checked;
+  CallbackUrlCheck check = [&](const std::string& u) {
+    checked.push_back(u);
+    return u.rfind("https://", 0) == 0 ? Status::Ok() : Status::Invalid("must be https");
+  };
+  const std::string srid = "6F9619FF-8B86-D011-B42D-00C04FC964FF";
+  const std::string ids = R"("subject_identities":[{"identity_type":"email","identity_value":"ada@example.com"}])";
+  const std::string head = R"({"subject_request_id":")" + srid + R"(","subject_request_type":"erasure",)";
+
+  Result<NewRequest> ok = ParseOpenDsrCreateRequest(
+      R"({"api_version":"2.0","regulation":"gdpr","subject_request_id":")" + srid +
+          R"(","subject_request_type":"portability","submitted_time":"2026-01-10T11:00:00Z",
+             "subject_identities":[{"identity_type":"email","identity_value":"ada@example.com","identity_format":"raw"},
+                                   {"identity_type":"controller_customer_id","identity_value":"c-42"}],
+             "status_callback_urls":["https://controller.example/cb"],"property_id":"p","extensions":{}})",
+      now, check);
+  REQUIRE(ok.ok());
+  CHECK(ok->type == RequestType::kPortability);
+  CHECK(ok->regulation == Regulation::kGdpr);
+  CHECK(ok->external_id == srid);
+  CHECK(ok->channel == "opendsr");
+  CHECK(ok->verified);
+  CHECK(ok->subject.email == "ada@example.com");
+  CHECK(ok->subject.user_id == "c-42");
+  CHECK(ok->received_at == ParseRfc3339("2026-01-10T11:00:00Z").value());
+  CHECK(ok->status_callback_urls == std::vector<std::string>{"https://controller.example/cb"});
+  CHECK(checked == std::vector<std::string>{"https://controller.example/cb"});
+  REQUIRE(ParseOpenDsrCreateRequest(head + ids + "}", now, check).ok());
+
+  auto field = [&](const std::string& body) { return FieldOf(ParseOpenDsrCreateRequest(body, now, check)); };
+  CHECK(field("") == "");
+  CHECK(field(head + ids + R"(,"subject":{}})") == "/subject");
+  CHECK(field(head + ids + R"(,"api_version":"1.0"})") == "/api_version");
+  CHECK(field(R"({"subject_request_type":"erasure",)" + ids + "}") == "/subject_request_id");
+  CHECK(field(R"({"subject_request_id":"not-a-uuid","subject_request_type":"erasure",)" + ids + "}") ==
+        "/subject_request_id");
+  CHECK(field(R"({"subject_request_id":")" + srid + R"(",)" + ids + "}") == "/subject_request_type");
+  // Lethe's other types have no OpenDSR form.
+  CHECK(field(R"({"subject_request_id":")" + srid + R"(","subject_request_type":"rectification",)" + ids + "}") ==
+        "/subject_request_type");
+  CHECK(field(head + ids + R"(,"regulation":"custom"})") == "/regulation");
+  CHECK(field(head + ids + R"(,"regulation":"mars"})") == "/regulation");
+  CHECK(field(head + R"("subject_identities":[]})") == "/subject_identities");
+  CHECK(field(head + R"("extensions":{}})") == "/subject_identities");
+  CHECK(field(head + R"("subject_identities":["ada"]})") == "/subject_identities/0");
+  CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c","x":1}]})") ==
+        "/subject_identities/0/x");
+  CHECK(field(head + R"("subject_identities":[{"identity_value":"a@b.c"}]})") == "/subject_identities/0/identity_type");
+  CHECK(field(head + R"("subject_identities":[{"identity_type":"email"}]})") == "/subject_identities/0/identity_value");
+  CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c","identity_format":"sha256"}]})") ==
+        "/subject_identities/0/identity_format");
+  CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c"},{"identity_type":"phone","identity_value":"1"}]})") ==
+        "/subject_identities/1/identity_type");
+  CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"not-an-address"}]})") ==
+        "/subject_identities/0/identity_value");
+  CHECK(field(head + R"("subject_identities":[{"identity_type":"controller_customer_id","identity_value":")" +
+              std::string(257, 'x') + R"("}]})") == "/subject_identities/0/identity_value");
+  CHECK(field(head + ids + R"(,"submitted_time":"2026-01-10T12:06:00Z"})") == "/submitted_time");
+  CHECK(field(head + ids + R"(,"submitted_time":"noon"})") == "/submitted_time");
+  CHECK(field(head + ids + R"(,"status_callback_urls":"https://a.example"})") == "/status_callback_urls");
+  CHECK(field(head + ids + R"(,"status_callback_urls":["https://a.example",7]})") == "/status_callback_urls/1");
+  CHECK(field(head + ids + R"(,"status_callback_urls":["http://a.example"]})") == "/status_callback_urls/0");
+  CHECK(field(head + ids + R"(,"status_callback_urls":["https://a.example/\n"]})") == "/status_callback_urls/0");
+  CHECK(field(head + ids + R"(,"extensions":[]})") == "/extensions");
+}
+
+TEST_CASE("IsUuid: the subject_request_id form", "[http][parse]") {
+  CHECK(IsUuid("6f9619ff-8b86-d011-b42d-00c04fc964ff"));
+  CHECK(IsUuid("6F9619FF-8B86-D011-B42D-00C04FC964FF"));
+  CHECK_FALSE(IsUuid("6f9619ff8b86d011b42d00c04fc964ff"));
+  CHECK_FALSE(IsUuid("6f9619ff-8b86-d011-b42d-00c04fc964fg"));
+  CHECK_FALSE(IsUuid("{6f9619ff-8b86-d011-b42d-00c04fc964ff}"));
+  CHECK_FALSE(IsUuid(""));
 }
