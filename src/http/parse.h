@@ -84,6 +84,19 @@ Result<NewRequest> ParseOpenDsrCreateRequest(std::string_view body, Time now, co
 // subject_request_id, in a body or a path.
 bool IsUuid(std::string_view v);
 
+// --- Static files (handlers_ops.cpp) ---------------------------------------
+
+// GET /inbox/* and /examples/settings-page/*: the file a tail names.
+struct StaticPathRequest {
+  bool to_directory = false;  // the mount itself without its "/": redirect there
+  std::string relative;       // decoded, under the root; a directory's index.html
+};
+// `tail` is the route's "*" (still percent-encoded), `target` the request
+// target. Anything that could climb out of the root ("..", ".", a leading
+// "/", a backslash, a bad escape) is kNotFound before the file system sees
+// it; the handler still checks the resolved path (symlinks).
+Result<StaticPathRequest> ParseStaticPathRequest(std::string_view tail, std::string_view target);
+
 // --- Subject links (handlers_links.cpp) ------------------------------------
 
 // POST /v1/verify: the code mailed to the subject, for one request.

@@ -291,3 +291,22 @@ TEST_CASE("IsUuid: the subject_request_id form", "[http][parse]") {
   CHECK_FALSE(IsUuid("{6f9619ff-8b86-d011-b42d-00c04fc964ff}"));
   CHECK_FALSE(IsUuid(""));
 }
+
+TEST_CASE("ParseStaticPathRequest: nothing climbs out of the root", "[http][parse]") {
+  auto relative = [](std::string_view tail, std::string_view target) {
+    Result<StaticPathRequest> r = ParseStaticPathRequest(tail, target);
+    if (!r.ok()) return r.status().code() == Code::kNotFound ? std::string("(404)") : r.status().ToString();
+    return r->to_directory ? std::string("(301)") : r->relative;
+  };
+  CHECK(relative("app.js", "/inbox/app.js") == "app.js");
+  CHECK(relative("css/a%20b.css", "/inbox/css/a%20b.css?v=1") == "css/a b.css");
+  CHECK(relative("", "/inbox/") == "index.html");
+  CHECK(relative("", "/inbox/?x=1") == "index.html");
+  CHECK(relative("docs/", "/inbox/docs/") == "docs/index.html");
+  // The mount without its slash: relative links would resolve wrongly.
+  CHECK(relative("", "/inbox") == "(301)");
+  CHECK(relative("", "/inbox?x=/") == "(301)");
+  for (std::string_view bad : {"../lethe.json", "%2e%2e/lethe.json", "a/../../x", "./app.js", "a/./b", "%2fetc/passwd",
+                               "a%5cb", "bad%zz", "a%00b"})
+    CHECK(relative(bad, "/inbox/x") == "(404)");
+}
