@@ -89,39 +89,60 @@ Result<Request> LoadOwned(Service& s, const std::string& id, const std::string& 
   return r;
 }
 
-Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via) {
+namespace {
+
+struct ExportFile {
+  std::string path;
+  uintmax_t bytes = 0;
+};
+
+// The published export zip of `r`, or the status that says why there is
+// none to give: 404 for a type without one or a file gone missing, 410 once
+// the subject was erased, 409 until the request completes with one.
+Result<ExportFile> ReadyExport(const Request& r) {
   if (r.type != RequestType::kAccess && r.type != RequestType::kPortability)
-    return Reply::Error(Status::NotFound("only access and portability requests have an export"));
-  std::string path = r.export_path;
-  if (path.empty() && r.result.is_object() && r.result.contains("export_path") && r.result["export_path"].is_string())
-    path = r.result["export_path"].get<std::string>();
+    return Status::NotFound("only access and portability requests have an export");
+  ExportFile f;
+  f.path = r.export_path;
+  if (f.path.empty() && r.result.is_object() && r.result.contains("export_path") && r.result["export_path"].is_string())
+    f.path = r.result["export_path"].get<std::string>();
   // The subject was erased since: the export went with the rest (410, not
   // 404: the link was real, the data is gone for good).
   if (r.result.is_object() && r.result.value("export_erased", false))
-    return Reply::Error(Status::Gone("this export was deleted when the subject's data was erased"));
-  if (r.status != RequestStatus::kCompleted || path.empty())
-    return Reply::Error(Status::Conflict("the export is not ready: request is \"" +
-                                         std::string(ToString(r.status)) + "\""));
+    return Status::Gone("this export was deleted when the subject's data was erased");
+  if (r.status != RequestStatus::kCompleted || f.path.empty())
+    return Status::Conflict("the export is not ready: request is \"" + std::string(ToString(r.status)) + "\"");
   std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec || !std::filesystem::is_regular_file(path, ec))
-    return Reply::Error(Status::NotFound("the export is no longer available"));
+  f.bytes = std::filesystem::file_size(f.path, ec);
+  if (ec || !std::filesystem::is_regular_file(f.path, ec)) return Status::NotFound("the export is no longer available");
+  return f;
+}
 
+// A "downloaded" audit entry: who took the export, by which way, how big.
+Status RecordDownload(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via,
+                      uintmax_t bytes) {
   AuditEntry a;
   a.at = now;
   a.request_id = r.id;
   a.kind = "downloaded";
   a.actor = actor;
   a.subject_ref = s.workflow().SubjectRef(r.subject);
-  a.detail = {{"via", via}, {"bytes", size}};
-  // No audit entry, no download: the log must show every disclosure.
-  Status st = s.store().AppendAudit(a);
-  if (!st.ok()) return Reply::Error(st);
+  a.detail = {{"via", via}, {"bytes", bytes}};
+  return s.store().AppendAudit(a);
+}
 
+}  // namespace
+
+Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via) {
+  Result<ExportFile> file = ReadyExport(r);
+  if (!file.ok()) return Reply::Error(file.status());
+  // No audit entry, no download: the log must show every disclosure.
+  Status st = RecordDownload(s, r, actor, now, via, file->bytes);
+  if (!st.ok()) return Reply::Error(st);
   Reply rep;
   rep.status = 200;
   rep.content_type = "application/zip";
-  rep.file_path = path;
+  rep.file_path = file->path;
   rep.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + r.id + ".zip\"");
   rep.headers.emplace_back("Cache-Control", "no-store");
   return rep;
