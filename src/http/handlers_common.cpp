@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/limits.h"
+#include "http/parse.h"
+
 namespace lethe::http {
 
 nlohmann::json EventJson(const Event& e, bool subject_view) {
@@ -86,47 +89,69 @@ Result<Request> LoadOwned(Service& s, const std::string& id, const std::string& 
   return r;
 }
 
-Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via) {
+namespace {
+
+struct ExportFile {
+  std::string path;
+  uintmax_t bytes = 0;
+};
+
+// The published export zip of `r`, or the status that says why there is
+// none to give: 404 for a type without one or a file gone missing, 410 once
+// the subject was erased, 409 until the request completes with one.
+Result<ExportFile> ReadyExport(const Request& r) {
   if (r.type != RequestType::kAccess && r.type != RequestType::kPortability)
-    return Reply::Error(Status::NotFound("only access and portability requests have an export"));
-  std::string path = r.export_path;
-  if (path.empty() && r.result.is_object() && r.result.contains("export_path") && r.result["export_path"].is_string())
-    path = r.result["export_path"].get<std::string>();
+    return Status::NotFound("only access and portability requests have an export");
+  ExportFile f;
+  f.path = r.export_path;
+  if (f.path.empty() && r.result.is_object() && r.result.contains("export_path") && r.result["export_path"].is_string())
+    f.path = r.result["export_path"].get<std::string>();
   // The subject was erased since: the export went with the rest (410, not
   // 404: the link was real, the data is gone for good).
   if (r.result.is_object() && r.result.value("export_erased", false))
-    return Reply::Error(Status::Gone("this export was deleted when the subject's data was erased"));
-  if (r.status != RequestStatus::kCompleted || path.empty())
-    return Reply::Error(Status::Conflict("the export is not ready: request is \"" +
-                                         std::string(ToString(r.status)) + "\""));
+    return Status::Gone("this export was deleted when the subject's data was erased");
+  if (r.status != RequestStatus::kCompleted || f.path.empty())
+    return Status::Conflict("the export is not ready: request is \"" + std::string(ToString(r.status)) + "\"");
   std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec || !std::filesystem::is_regular_file(path, ec))
-    return Reply::Error(Status::NotFound("the export is no longer available"));
+  f.bytes = std::filesystem::file_size(f.path, ec);
+  if (ec || !std::filesystem::is_regular_file(f.path, ec)) return Status::NotFound("the export is no longer available");
+  return f;
+}
 
+// A "downloaded" audit entry: who took the export, by which way, how big.
+Status RecordDownload(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via,
+                      uintmax_t bytes) {
   AuditEntry a;
   a.at = now;
   a.request_id = r.id;
   a.kind = "downloaded";
   a.actor = actor;
   a.subject_ref = s.workflow().SubjectRef(r.subject);
-  a.detail = {{"via", via}, {"bytes", size}};
-  // No audit entry, no download: the log must show every disclosure.
-  Status st = s.store().AppendAudit(a);
-  if (!st.ok()) return Reply::Error(st);
+  a.detail = {{"via", via}, {"bytes", bytes}};
+  return s.store().AppendAudit(a);
+}
 
+}  // namespace
+
+Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via) {
+  Result<ExportFile> file = ReadyExport(r);
+  if (!file.ok()) return Reply::Error(file.status());
+  // No audit entry, no download: the log must show every disclosure.
+  Status st = RecordDownload(s, r, actor, now, via, file->bytes);
+  if (!st.ok()) return Reply::Error(st);
   Reply rep;
   rep.status = 200;
   rep.content_type = "application/zip";
-  rep.file_path = path;
+  rep.file_path = file->path;
   rep.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + r.id + ".zip\"");
   rep.headers.emplace_back("Cache-Control", "no-store");
   return rep;
 }
 
-Status PageParams(const Context& ctx, RequestFilter* f) {
-  auto it = ctx.query.find("limit");
-  if (it != ctx.query.end()) {
+Result<RequestFilter> ParsePageRequest(const Query& query) {
+  RequestFilter f;
+  auto it = query.find("limit");
+  if (it != query.end()) {
     int v = 0;
     try {
       size_t used = 0;
@@ -135,11 +160,12 @@ Status PageParams(const Context& ctx, RequestFilter* f) {
     } catch (...) {
       v = 0;
     }
-    if (v < 1 || v > 500) return Status::Invalid("limit must be an integer from 1 to 500", "/query/limit");
-    f->limit = v;
+    if (v < 1 || v > kMaxPageSize)
+      return Status::Invalid("limit must be an integer from 1 to " + std::to_string(kMaxPageSize), "/query/limit");
+    f.limit = v;
   }
-  it = ctx.query.find("cursor");
-  if (it != ctx.query.end()) {
+  it = query.find("cursor");
+  if (it != query.end()) {
     // A cursor is what next_cursor gave: "<unix seconds>.<request id>".
     // Anything else is the client's mistake, told as such before the store
     // sees it (a 30-digit number once escaped as a 500).
@@ -150,9 +176,16 @@ Status PageParams(const Context& ctx, RequestFilter* f) {
     for (size_t i = dot + 1; ok && i < c.size(); ++i)
       ok = static_cast<unsigned char>(c[i]) > 0x20 && static_cast<unsigned char>(c[i]) < 0x7f;
     if (!ok) return Status::Invalid("malformed cursor; pass next_cursor from the previous page", "/query/cursor");
-    f->cursor = c;
+    f.cursor = c;
   }
-  return Status::Ok();
+  return f;
+}
+
+Result<RequestPage> ListPage(Service& s, const RequestFilter& f) {
+  Result<RequestPage> page = s.store().List(f);
+  if (!page.ok() && page.status().field() == "/cursor")
+    return Status::Invalid(page.status().message(), "/query/cursor");
+  return page;
 }
 
 nlohmann::json PageJson(const RequestPage& page, Time now) {

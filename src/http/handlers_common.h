@@ -33,8 +33,9 @@ Result<Request> LoadOwned(Service& s, const std::string& id, const std::string& 
 // request, recording a "downloaded" audit entry. `via`: inbox, self, link.
 Reply ExportReply(Service& s, const Request& r, const std::string& actor, Time now, const std::string& via);
 
-// Parses ?limit= and ?cursor= into a filter (kInvalid naming /query/limit).
-Status PageParams(const Context& ctx, RequestFilter* f);
+// One page of requests. The store's cursor refusal names /cursor; the
+// client sent ?cursor=, so the 400 names /query/cursor.
+Result<RequestPage> ListPage(Service& s, const RequestFilter& f);
 nlohmann::json PageJson(const RequestPage& page, Time now);
 
 }  // namespace lethe::http

@@ -3,28 +3,41 @@
 // check answers with the status only, and a bad token is a plain 404.
 #include "http/handlers_common.h"
 #include "http/json_input.h"
+#include "http/parse.h"
 #include "notify/links.h"
 
 namespace lethe::http {
+
+Result<VerifyCodeRequest> ParseVerifyCodeRequest(std::string_view body) {
+  Result<nlohmann::json> parsed = ParseObject(body, false);
+  if (!parsed.ok()) return parsed.status();
+  VerifyCodeRequest in;
+  LETHE_RETURN_IF_ERROR(OnlyFields(*parsed, {"request_id", "code"}));
+  LETHE_RETURN_IF_ERROR(GetString(*parsed, "request_id", &in.request_id, true));
+  LETHE_RETURN_IF_ERROR(GetString(*parsed, "code", &in.code, true));
+  return in;
+}
+
 namespace {
 
 using bhttp::verb;
 
+// The code check answers with the status only: the endpoint is public.
+nlohmann::json VerifiedJson(const Request& r) {
+  return {{"request_id", r.id}, {"status", ToString(r.status)}, {"verified", r.verified}};
+}
+
 Reply Verify(Service& s, Context& ctx) {
-  Result<nlohmann::json> parsed = ParseObject(ctx.req.body(), false);
-  if (!parsed.ok()) return Reply::Error(parsed.status());
-  Status st = OnlyFields(*parsed, {"request_id", "code"});
-  std::string id, code;
-  if (st.ok()) st = GetString(*parsed, "request_id", &id, true);
-  if (st.ok()) st = GetString(*parsed, "code", &code, true);
-  if (!st.ok()) return Reply::Error(st);
-  st = CheckVerificationCode(s.store(), id, code, ctx.now);
+  Result<VerifyCodeRequest> in = ParseVerifyCodeRequest(ctx.req.body());
+  if (!in.ok()) return Reply::Error(in.status());
+  Status st = CheckVerificationCode(s.store(), in->request_id, in->code, ctx.now);
   if (!st.ok()) return Reply::Error(st);
   // A code mailed to the address proves that address, nothing else the
   // request claims (contract §3, Identity).
-  Result<Request> r = s.workflow().Act(id, Action::kVerify, "subject", "email code", {{"identities", {"email"}}});
+  Result<Request> r =
+      s.workflow().Act(in->request_id, Action::kVerify, "subject", "email code", {{"identities", {"email"}}});
   if (!r.ok()) return Reply::Error(r.status());
-  return Reply::Json(200, {{"request_id", r->id}, {"status", ToString(r->status)}, {"verified", r->verified}});
+  return Reply::Json(200, VerifiedJson(*r));
 }
 
 Reply Download(Service& s, Context& ctx) {

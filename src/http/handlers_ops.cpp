@@ -12,8 +12,27 @@
 #include <spdlog/spdlog.h>
 
 #include "http/handlers_common.h"
+#include "http/parse.h"
 
 namespace lethe::http {
+
+Result<StaticPathRequest> ParseStaticPathRequest(std::string_view tail, std::string_view target) {
+  const Status not_found = Status::NotFound("no such file");
+  StaticPathRequest in;
+  if (!PercentDecode(tail, &in.relative, false)) return not_found;
+  target = target.substr(0, target.find('?'));
+  if (in.relative.empty() && (target.empty() || target.back() != '/')) {
+    in.to_directory = true;
+    return in;
+  }
+  if (in.relative.empty() || in.relative.back() == '/') in.relative += "index.html";
+  if (in.relative.front() == '/' || in.relative.find('\\') != std::string::npos) return not_found;
+  for (const auto& part : std::filesystem::path(in.relative)) {
+    if (part == ".." || part == ".") return not_found;
+  }
+  return in;
+}
+
 namespace {
 
 using bhttp::verb;
@@ -114,28 +133,21 @@ std::string ContentType(const fs::path& p) {
   return "application/octet-stream";
 }
 
-// Serves `tail` (still percent-encoded) from `root`. Anything that could
-// climb out of root is refused before the file system sees it, and the
-// resolved path is checked to be inside root as well (symlinks).
+// Serves the file a static route's tail names from `root`; the resolved
+// path is checked to be inside root as well (symlinks).
 Reply StaticFile(const std::string& root, const std::string& mount, Context& ctx) {
-  std::string tail;
-  if (!PercentDecode(ctx.params["*"], &tail, false)) return Reply::Error(Status::NotFound("no such file"));
-  std::string_view target(ctx.req.target().data(), ctx.req.target().size());
-  target = target.substr(0, target.find('?'));
-  if (tail.empty() && (target.empty() || target.back() != '/')) {
+  Result<StaticPathRequest> in =
+      ParseStaticPathRequest(ctx.params["*"], std::string_view(ctx.req.target().data(), ctx.req.target().size()));
+  if (!in.ok()) return Reply::Error(in.status());
+  if (in->to_directory) {
     Reply r = Reply::Text(301, "text/plain", "moved\n");
     r.headers.emplace_back("Location", mount + "/");
     return r;
   }
-  if (tail.empty() || tail.back() == '/') tail += "index.html";
-  if (tail.front() == '/' || tail.find('\\') != std::string::npos) return Reply::Error(Status::NotFound("no such file"));
-  for (const auto& part : fs::path(tail)) {
-    if (part == ".." || part == ".") return Reply::Error(Status::NotFound("no such file"));
-  }
   std::error_code ec;
   const fs::path base = fs::canonical(root, ec);
   if (ec) return Reply::Error(Status::NotFound("no such file"));
-  const fs::path full = fs::weakly_canonical(base / tail, ec);
+  const fs::path full = fs::weakly_canonical(base / in->relative, ec);
   if (ec) return Reply::Error(Status::NotFound("no such file"));
   auto [bend, fend] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
   if (bend != base.end() || !fs::is_regular_file(full, ec)) return Reply::Error(Status::NotFound("no such file"));

@@ -4,50 +4,57 @@
 
 #include "http/handlers_common.h"
 #include "http/json_input.h"
+#include "http/parse.h"
 
 namespace lethe::http {
+
+Result<NewRequest> ParseSelfCreateRequest(std::string_view body) {
+  Result<nlohmann::json> parsed = ParseObject(body, false);
+  if (!parsed.ok()) return parsed.status();
+  const nlohmann::json& b = *parsed;
+  LETHE_RETURN_IF_ERROR(OnlyFields(b, {"type", "params", "note"}));
+  std::string type;
+  LETHE_RETURN_IF_ERROR(GetString(b, "type", &type, true));
+  NewRequest in;
+  std::optional<RequestType> t = ParseRequestType(type);
+  if (!t) return Status::Invalid("unknown request type \"" + type + "\"", "/type");
+  in.type = *t;
+  LETHE_RETURN_IF_ERROR(GetString(b, "note", &in.note, false));
+  if (b.contains("params")) {
+    if (!b["params"].is_object()) return Status::Invalid("must be an object", "/params");
+    in.params = b["params"];
+  }
+  return in;
+}
+
 namespace {
 
 using bhttp::verb;
 
+// The host app signed in this subject: its JWT is the identity check.
+// `sub` is the app's user id, so it is also the user_id identity.
+void FromSignedInSubject(const Principal& p, NewRequest* in) {
+  in->channel = "self_service";
+  in->subject.email = p.email;
+  in->subject.user_id = p.sub;
+  in->owner = p.sub;
+  in->verified = true;
+}
+
 Reply Create(Service& s, Context& ctx) {
-  Result<nlohmann::json> body = ParseObject(ctx.req.body(), false);
-  if (!body.ok()) return Reply::Error(body.status());
-  Status st = OnlyFields(*body, {"type", "params", "note"});
-  if (!st.ok()) return Reply::Error(st);
-  std::string type;
-  st = GetString(*body, "type", &type, true);
-  if (!st.ok()) return Reply::Error(st);
-  NewRequest in;
-  std::optional<RequestType> t = ParseRequestType(type);
-  if (!t) return Reply::Error(Status::Invalid("unknown request type \"" + type + "\"", "/type"));
-  in.type = *t;
-  st = GetString(*body, "note", &in.note, false);
-  if (!st.ok()) return Reply::Error(st);
-  if (body->contains("params")) {
-    if (!(*body)["params"].is_object()) return Reply::Error(Status::Invalid("must be an object", "/params"));
-    in.params = (*body)["params"];
-  }
-  in.channel = "self_service";
-  // The host app signed in this subject: its JWT is the identity check.
-  // `sub` is the app's user id, so it is also the user_id identity.
-  in.subject.email = ctx.principal.email;
-  in.subject.user_id = ctx.principal.sub;
-  in.owner = ctx.principal.sub;
-  in.verified = true;
-  return DetailReply(s, s.workflow().Submit(in, "subject"), ctx.now, true, 201);
+  Result<NewRequest> in = ParseSelfCreateRequest(ctx.req.body());
+  if (!in.ok()) return Reply::Error(in.status());
+  FromSignedInSubject(ctx.principal, &*in);
+  return DetailReply(s, s.workflow().Submit(*in, "subject"), ctx.now, true, 201);
 }
 
 Reply List(Service& s, Context& ctx) {
-  RequestFilter f;
-  Status st = PageParams(ctx, &f);
-  if (!st.ok()) return Reply::Error(st);
-  f.owner = ctx.principal.sub;
-  f.owner_ref = s.workflow().OwnerRef(ctx.principal.sub);
-  f.now = ctx.now;
-  Result<RequestPage> page = s.store().List(f);
-  if (!page.ok() && page.status().field() == "/cursor")
-    return Reply::Error(Status::Invalid(page.status().message(), "/query/cursor"));
+  Result<RequestFilter> f = ParsePageRequest(ctx.query);
+  if (!f.ok()) return Reply::Error(f.status());
+  f->owner = ctx.principal.sub;
+  f->owner_ref = s.workflow().OwnerRef(ctx.principal.sub);
+  f->now = ctx.now;
+  Result<RequestPage> page = ListPage(s, *f);
   if (!page.ok()) return Reply::Error(page.status());
   nlohmann::json j = PageJson(*page, ctx.now);
   for (auto& item : j["items"]) HideInternals(item);

@@ -253,7 +253,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_.stopping) return DoClose();
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(kHeaderLimit);
     reading_ = true;
     stream_.expires_after(server_.opts.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
@@ -267,7 +267,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout) {
       DoClose();
     } else if (ec == bhttp::error::body_limit) {
-      SendError(Reply::Error(Status(Code::kTooLarge, "request body exceeds 1 MiB")), /*drain=*/true);
+      static_assert(kBodyLimit % (1024 * 1024) == 0, "the 413 message counts whole MiB");
+      SendError(Reply::Error(Status(Code::kTooLarge, "request body exceeds " +
+                                                         std::to_string(kBodyLimit / (1024 * 1024)) + " MiB")),
+                /*drain=*/true);
     } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
       // Beast's parse errors (bad method, bad header ...): tell the client, then close.
       SendError(Reply::Error(Status::Invalid("malformed HTTP request: " + ec.message())), false);
@@ -344,14 +347,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void DrainAndClose() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(5));
-    drain_buf_.resize(64 * 1024);
+    stream_.expires_after(kDrainTimeout);
+    drain_buf_.resize(kDrainChunk);
     DrainSome();
   }
   void DrainSome() {
     stream_.async_read_some(asio::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       self->drained_ += n;
-      if (ec || self->drained_ > 64 * kBodyLimit) return self->DoClose();
+      if (ec || self->drained_ > kDrainMaxBytes) return self->DoClose();
       self->DrainSome();
     });
   }
@@ -427,7 +430,8 @@ Status HttpServer::Start() {
 
   s.guard.emplace(s.ioc.get_executor());
   s.DoAccept();
-  int n = s.opts.threads > 0 ? s.opts.threads : static_cast<int>(std::thread::hardware_concurrency());
+  int n = s.opts.threads > 0 ? s.opts.threads
+                             : kIoThreadsPerCore * static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
   s.background = std::thread([&s] { s.RunBackground(); });

@@ -1,8 +1,9 @@
 // The network side of `lethe serve`: a Boost.Beast HTTP/1.1 server after
 // Beast's advanced server example. One listener, one session per
-// connection (keep-alive), a thread pool sized to the machine, a 1 MiB body
-// limit (413), read/write timeouts, and a graceful stop on SIGTERM/SIGINT:
-// stop accepting, let in-flight requests finish, exit 0.
+// connection (keep-alive), a thread pool sized to the machine, a body limit
+// (413), read/write timeouts, and a graceful stop on SIGTERM/SIGINT: stop
+// accepting, let in-flight requests finish, exit 0. The limits, and why
+// each has its value, are in limits.h.
 //
 // Background work (Worker::RunOnce, Scheduler::Tick) runs on its own thread,
 // never on the IO threads.
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "http/limits.h"
 #include "lethe/config.h"
 #include "lethe/status.h"
 
@@ -20,19 +22,17 @@ namespace lethe::http {
 
 class Service;
 
-inline constexpr size_t kBodyLimit = 1024 * 1024;
-
 struct ServeOptions {
   std::string listen;            // "host:port"; empty: the config's listen. Port 0: any free port.
   bool workers = true;           // run workers and the scheduler beside the server
   std::string static_dir;        // /inbox/ files (default <source>/web/inbox)
   std::string examples_dir;      // /examples/settings-page/ files
-  int threads = 0;               // IO threads; 0: std::thread::hardware_concurrency()
-  std::chrono::milliseconds worker_interval{2000};
-  std::chrono::milliseconds scheduler_interval{15000};
-  std::chrono::seconds read_timeout{30};   // a whole request, headers and body
-  std::chrono::seconds write_timeout{120}; // a whole response (large exports)
-  std::chrono::seconds drain_timeout{10};  // how long a stop waits for in-flight requests
+  int threads = 0;               // IO threads; 0: kIoThreadsPerCore per core
+  std::chrono::milliseconds worker_interval = kWorkerInterval;
+  std::chrono::milliseconds scheduler_interval = kSchedulerInterval;
+  std::chrono::seconds read_timeout = kReadTimeout;    // a whole request, headers and body
+  std::chrono::seconds write_timeout = kWriteTimeout;  // a whole response (large exports)
+  std::chrono::seconds drain_timeout = kStopDrainTimeout;  // how long a stop waits for in-flight requests
   // Called once the socket listens, with the bound port (tests, the demo's banner).
   std::function<void(unsigned short port)> on_listening;
 };

@@ -262,7 +262,7 @@ Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
         ctx.principal.kind == Principal::Kind::kSubject ? subject_limiter_ : operator_limiter_;
     if (!limiter.Allow(ctx.principal.Key())) {
       Reply r = Reply::Error(Status(Code::kRateLimited, "too many requests; try again later"));
-      r.headers.emplace_back("Retry-After", "60");
+      r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
       return r;
     }
   }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http/auth.h"
+#include "http/limits.h"
 #include "http/metrics.h"
 #include "http/reply.h"
 #include "http/router.h"
@@ -32,11 +33,12 @@ struct ServiceOptions {
   // page at /examples/settings-page/. Empty: the source tree's folders.
   std::string static_dir;
   std::string examples_dir;
-  // Submission budgets (token buckets): per subject and per operator key.
-  double subject_burst = 10, subject_per_second = 1.0 / 60;
-  double operator_burst = 300, operator_per_second = 100;
+  // Submission budgets (token buckets): per subject and per operator key
+  // (limits.h says why these values).
+  double subject_burst = kSubjectBurst, subject_per_second = kSubjectPerSecond;
+  double operator_burst = kOperatorBurst, operator_per_second = kOperatorPerSecond;
   // /metrics reuses its store scan for this long.
-  double metrics_cache_seconds = 5;
+  double metrics_cache_seconds = kMetricsCacheSeconds;
   // Tests and benches may inject an executor; otherwise one is built from
   // the config's connectors.
   std::unique_ptr<Executor> executor;
