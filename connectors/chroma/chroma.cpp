@@ -148,7 +148,7 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
     } else if (k == "erase") {
       if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
       else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
-      else return Status::Invalid("must be \"delete\" or \"keep\"", p);
+      else return Status::Invalid("must be \"delete\" or \"keep\" (vector entries cannot be masked)", p);
     } else if (k == "retain") {
       Retention r;
       LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
@@ -216,9 +216,13 @@ class ChromaConnector : public Connector {
     bool want_embeddings = !Omitted(c, "embeddings");
     bool want_documents = !Omitted(c, "documents");
     bool want_metadatas = !Omitted(c, "metadatas");
+    // Retention reads the date it counts from among an item's top-level
+    // fields; here it is a metadata field, so it is lifted out (and fetched
+    // even when metadatas are omitted).
+    const std::string retain_from = c.retain ? c.retain->from : "";
     json include = json::array();
     if (want_documents) include.push_back("documents");
-    if (want_metadatas) include.push_back("metadatas");
+    if (want_metadatas || !retain_from.empty()) include.push_back("metadatas");
     if (want_embeddings) include.push_back("embeddings");
 
     for (int offset = 0;; offset += kPage) {
@@ -235,6 +239,10 @@ class ChromaConnector : public Connector {
         if (want_documents) item.fields["document"] = Column(page, "documents", i);
         if (want_metadatas) item.fields["metadata"] = Column(page, "metadatas", i);
         if (want_embeddings) item.fields["embedding"] = Column(page, "embeddings", i);
+        if (!retain_from.empty() && !item.fields.contains(retain_from)) {
+          json metadata = Column(page, "metadatas", i);
+          if (metadata.is_object() && metadata.contains(retain_from)) item.fields[retain_from] = metadata[retain_from];
+        }
         LETHE_RETURN_IF_ERROR(sink(item));
       }
       if (ids.size() < static_cast<size_t>(kPage)) break;

@@ -449,7 +449,8 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
         c.erase.kind = EraseAction::Kind::kRedact;
         LETHE_RETURN_IF_ERROR(StringList(v["redact"], p + "/redact", true, &c.erase.redact));
       } else {
-        return Status::Invalid("must be \"drop\", \"keep\" or {\"redact\": [field, ...]}", p);
+        return Status::Invalid("must be \"drop\", \"keep\" or {\"redact\": [field, ...]} (log lines cannot be "
+                               "masked; redact their fields instead)", p);
       }
     } else if (k == "categories") {
       LETHE_RETURN_IF_ERROR(StringList(v, p, false, &c.categories));
