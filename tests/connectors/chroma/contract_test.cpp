@@ -25,9 +25,8 @@ class ChromaWorld : public lethe::contract::World {
 
   std::string type() const override { return "chroma"; }
   json Config(const json& erase, const json& retain) const override {
-    json c = {{"name", coll_.name()}, {"where", {{"owner", "{app.users.id}"}}}, {"portable", true}};
-    if (!erase.is_null()) c["erase"] = erase;
-    if (!retain.is_null()) c["retain"] = retain;
+    json c = lethe::contract::WithErase(
+        {{"name", coll_.name()}, {"where", {{"owner", "{app.users.id}"}}}, {"portable", true}}, erase, retain);
     return {{"name", "vectors"}, {"type", "chroma"}, {"url", lethe::test::ServiceEnv("LETHE_CHROMA_URL")},
             {"collections", {c}}};
   }

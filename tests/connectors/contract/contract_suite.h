@@ -74,6 +74,29 @@ class World {
   virtual std::string retain_from() const = 0;
 };
 
+// `collection` with "erase" and "retain" set when given (not null).
+inline nlohmann::json WithErase(nlohmann::json collection, const nlohmann::json& erase, const nlohmann::json& retain) {
+  if (!erase.is_null()) collection["erase"] = erase;
+  if (!retain.is_null()) collection["retain"] = retain;
+  return collection;
+}
+
+// What the table worlds (sqlite, postgres) share: a table "items" (id
+// primary key, owner, body, created), linked to the subject by "owner".
+class TableWorld : public World {
+ public:
+  static nlohmann::json Items(const nlohmann::json& erase, const nlohmann::json& retain) {
+    return WithErase({{"name", "items"}, {"primary_key", "id"}, {"identity", {{"user_id", "owner"}}}, {"portable", true}},
+                     erase, retain);
+  }
+  Match MatchOwner(const std::string& id) const override { return {{"owner", {id}}}; }
+  std::string Body(Connector&, const CollectionSpec&, const Item& item) const override {
+    return item.fields.value("body", "<none>");
+  }
+  Masking masking() const override { return Masking::kColumns; }
+  std::string retain_from() const override { return "created"; }
+};
+
 // A connected connector over a world, and its subject collection.
 struct Built {
   std::unique_ptr<Connector> conn;

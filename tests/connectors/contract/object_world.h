@@ -12,10 +12,8 @@ class ObjectWorld : public World {
   static std::string ObjectKey(const Row& r) { return r.owner + "/" + r.id + ".txt"; }
 
   nlohmann::json Objects(const nlohmann::json& erase, const nlohmann::json& retain) const {
-    nlohmann::json o = {{"name", "uploads"}, {"prefix", "{app.users.id}/"}, {"portable", true}};
-    if (!erase.is_null()) o["erase"] = erase;
-    if (!retain.is_null()) o["retain"] = retain;
-    return nlohmann::json::array({o});
+    return nlohmann::json::array(
+        {WithErase({{"name", "uploads"}, {"prefix", "{app.users.id}/"}, {"portable", true}}, erase, retain)});
   }
   Match MatchOwner(const std::string& id) const override { return {{"prefix", {id + "/"}}}; }
   std::string Body(Connector& c, const CollectionSpec& spec, const Item& item) const override {

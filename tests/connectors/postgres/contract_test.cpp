@@ -8,7 +8,7 @@ namespace {
 using lethe::contract::Rows;
 using nlohmann::json;
 
-class PostgresWorld : public lethe::contract::World {
+class PostgresWorld : public lethe::contract::TableWorld {
  public:
   PostgresWorld() {
     db_.Exec("CREATE TABLE items (id text PRIMARY KEY, owner text, body text, created text)");
@@ -20,18 +20,9 @@ class PostgresWorld : public lethe::contract::World {
 
   std::string type() const override { return "postgres"; }
   json Config(const json& erase, const json& retain) const override {
-    json coll = {{"name", "items"}, {"primary_key", "id"}, {"identity", {{"user_id", "owner"}}}, {"portable", true}};
-    if (!erase.is_null()) coll["erase"] = erase;
-    if (!retain.is_null()) coll["retain"] = retain;
     return {{"name", "app"}, {"type", "postgres"}, {"dsn_env", "LETHE_PG_DSN"}, {"schema", db_.name()},
-            {"collections", {coll}}};
+            {"collections", {Items(erase, retain)}}};
   }
-  lethe::Match MatchOwner(const std::string& id) const override { return {{"owner", {id}}}; }
-  std::string Body(lethe::Connector&, const lethe::CollectionSpec&, const lethe::Item& item) const override {
-    return item.fields.value("body", "<none>");
-  }
-  lethe::contract::Masking masking() const override { return lethe::contract::Masking::kColumns; }
-  std::string retain_from() const override { return "created"; }
 
  private:
   // A string literal for set-up SQL (values here are the test's own).

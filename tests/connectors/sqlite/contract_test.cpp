@@ -8,7 +8,7 @@ namespace {
 using lethe::contract::Rows;
 using nlohmann::json;
 
-class SqliteWorld : public lethe::contract::World {
+class SqliteWorld : public lethe::contract::TableWorld {
  public:
   SqliteWorld() {
     sqlite3* db = nullptr;
@@ -30,18 +30,9 @@ class SqliteWorld : public lethe::contract::World {
 
   std::string type() const override { return "sqlite"; }
   json Config(const json& erase, const json& retain) const override {
-    json coll = {{"name", "items"}, {"primary_key", "id"}, {"identity", {{"user_id", "owner"}}}, {"portable", true}};
-    if (!erase.is_null()) coll["erase"] = erase;
-    if (!retain.is_null()) coll["retain"] = retain;
-    return {{"name", "app"}, {"type", "sqlite"}, {"path", "app.db"}, {"collections", {coll}}};
+    return {{"name", "app"}, {"type", "sqlite"}, {"path", "app.db"}, {"collections", {Items(erase, retain)}}};
   }
   lethe::ConnectorContext Context() const override { return lethe::test::Context(dir_.path().string()); }
-  lethe::Match MatchOwner(const std::string& id) const override { return {{"owner", {id}}}; }
-  std::string Body(lethe::Connector&, const lethe::CollectionSpec&, const lethe::Item& item) const override {
-    return item.fields.value("body", "<none>");
-  }
-  lethe::contract::Masking masking() const override { return lethe::contract::Masking::kColumns; }
-  std::string retain_from() const override { return "created"; }
 
  private:
   lethe::test::TempDir dir_{"lethe-sqlite-contract"};
