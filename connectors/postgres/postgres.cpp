@@ -31,6 +31,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 
 namespace lethe {
 namespace {
@@ -41,15 +42,6 @@ struct PGresultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
 using PgResult = std::unique_ptr<PGresult, PGresultDeleter>;
-
-bool IsPlainName(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // A column name read from the catalog (not from config) may hold any
 // character; it is quoted the SQL way, doubling embedded quotes.
@@ -803,47 +795,19 @@ class PostgresConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, const std::string& pointer,
                                                 const ConnectorContext& ctx) {
-  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name, dsn, schema = "public";
-  bool has_dsn = false;
-  const nlohmann::json* collections = nullptr;
-  for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "postgres") return Status::Invalid("must be \"postgres\"", p);
-    } else if (k == "dsn") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a connection string", p);
-      if (has_dsn) return Status::Invalid("give \"dsn\" or \"dsn_env\", not both", p);
-      dsn = v.get<std::string>();
-      has_dsn = true;
-    } else if (k == "dsn_env") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must name an environment variable", p);
-      if (has_dsn) return Status::Invalid("give \"dsn\" or \"dsn_env\", not both", p);
-      std::string var = v.get<std::string>();
-      std::optional<std::string> value = ctx.env ? ctx.env(var) : std::nullopt;
-      if (!value || value->empty()) return Status::Invalid("environment variable " + var + " is not set", p);
-      dsn = *value;
-      has_dsn = true;
-    } else if (k == "schema") {
-      if (!v.is_string() || !QuoteIdentifier(v.get<std::string>(), p).ok()) {
-        return Status::Invalid("must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", p);
-      }
-      schema = v.get<std::string>();
-    } else if (k == "collections") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      collections = &v;
+  ConnectorConfigReader r(config, pointer, ctx, "postgres");
+  std::string name = r.Name();
+  std::optional<std::string> dsn = r.StringOrEnv("dsn", ConnectorConfigReader::kRequired, "a connection string");
+  std::string schema = "public";
+  if (const nlohmann::json* v = r.Raw("schema", ConnectorConfigReader::kOptional)) {
+    if (!v->is_string() || !QuoteIdentifier(v->get<std::string>(), "").ok()) {
+      r.Fail("schema", "must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
     } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
+      schema = v->get<std::string>();
     }
   }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (!has_dsn) return Status::Invalid("postgres connector needs \"dsn\" or \"dsn_env\"", pointer);
-  if (!collections) return Status::Invalid("postgres connector needs \"collections\"", pointer);
+  const nlohmann::json* collections = r.NonEmptyArray("collections", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
 
   std::vector<CollectionSpec> specs;
   std::set<std::string> names;
@@ -854,7 +818,7 @@ Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, co
     if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection \"" + spec->name + "\"", p);
     specs.push_back(std::move(*spec));
   }
-  return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(dsn), std::move(schema),
+  return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(*dsn), std::move(schema),
                                                           std::move(specs)));
 }
 

@@ -20,6 +20,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 
 namespace lethe {
 namespace {
@@ -602,43 +603,13 @@ class SqliteConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakeSqliteConnector(const nlohmann::json& j, const std::string& pointer,
                                                        const ConnectorContext& ctx) {
-  if (!j.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name, path;
-  std::vector<std::string> extensions;
+  ConnectorConfigReader r(j, pointer, ctx, "sqlite");
+  std::string name = r.Name();
+  std::string path = r.Path("path", ConnectorConfigReader::kRequired);
+  std::vector<std::string> extensions = r.Paths("extensions");
+  const nlohmann::json* colls = r.NonEmptyArray("collections", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
   std::vector<CollectionSpec> collections;
-  const nlohmann::json* colls = nullptr;
-  auto resolve = [&](const std::string& p) {
-    std::filesystem::path fp(p);
-    return fp.is_absolute() || ctx.base_dir.empty() ? p : (std::filesystem::path(ctx.base_dir) / fp).string();
-  };
-  for (const auto& [k, v] : j.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a non-empty string", p);
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "sqlite") return Status::Invalid("must be \"sqlite\"", p);
-    } else if (k == "path") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a file path", p);
-      path = resolve(v.get<std::string>());
-    } else if (k == "extensions") {
-      if (!v.is_array()) return Status::Invalid("must be an array of paths", p);
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string() || v[i].get<std::string>().empty()) {
-          return Status::Invalid("must be a path", p + "/" + std::to_string(i));
-        }
-        extensions.push_back(resolve(v[i].get<std::string>()));
-      }
-    } else if (k == "collections") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      colls = &v;
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (path.empty()) return Status::Invalid("sqlite connector needs a \"path\"", pointer);
-  if (colls == nullptr) return Status::Invalid("connector needs \"collections\"", pointer);
   std::set<std::string> seen;
   for (size_t i = 0; i < colls->size(); ++i) {
     std::string p = pointer + "/collections/" + std::to_string(i);

@@ -193,45 +193,14 @@ struct ConnectorContext {
 
 // Builds a connector from its config object (at JSON pointer `pointer` in the
 // config file), validating it; errors carry the pointer of the bad field.
+// Factories read their config with ConnectorConfigReader
+// (lethe/connector_config.h), which also has the shared collection parsers.
 using ConnectorFactory = std::function<Result<std::unique_ptr<Connector>>(
     const nlohmann::json& config, const std::string& pointer, const ConnectorContext& ctx)>;
 
 void RegisterConnectorType(const std::string& type, ConnectorFactory factory);
 const ConnectorFactory* FindConnectorType(const std::string& type);
 std::vector<std::string> ConnectorTypes();
-
-// Parses the collection keys shared by table-like connectors (sqlite, postgres):
-// name, primary_key, identity, references, categories, purpose, portable,
-// erase, retain, rectify, restrict, omit. References "users.id" are made
-// "{<connector>.users.id}". Unknown keys are errors.
-Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::string& connector,
-                                            const std::string& pointer);
-
-// Parses a "retain" object {basis, note, period, from}. `from_ok` decides
-// whether the field the period counts from fits the collection type (a
-// column, an object's "modified", a log field).
-using FieldCheck = std::function<Status(const std::string& field, const std::string& pointer)>;
-Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const FieldCheck& from_ok, Retention* r);
-
-// [A-Za-z0-9_-]{1,128}: connector and collection names become file names in
-// exports (data/<connector>/<collection>.json), so they are kept plain.
-bool IsPlainName(std::string_view s);
-
-// Checks a literal object key or prefix for a connector type (filesystem:
-// safe relative path; s3: valid S3 key). `what` names it in the message.
-using ObjectKeyCheck = std::function<Status(std::string_view key, const std::string& what)>;
-
-// Parses the `objects` array of an object-store connector (filesystem, s3) at
-// JSON pointer `pointer`. Each entry: name, prefix (a template with a
-// placeholder, not ending in one), categories, purpose, portable, erase
-// ("delete"|"keep"), retain. Entries are named by "name", or "objects",
-// "objects_1", ... by position; names must be unique.
-Result<std::vector<CollectionSpec>> ParseObjectCollections(const nlohmann::json& objects, const std::string& connector,
-                                                           const std::string& pointer, const ObjectKeyCheck& check);
-
-// Quotes an SQL identifier after checking it is [A-Za-z_][A-Za-z0-9_]* (config
-// names are never trusted into SQL text unchecked).
-Result<std::string> QuoteIdentifier(std::string_view name, const std::string& pointer);
 
 }  // namespace lethe
 

@@ -4,6 +4,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/time.h"
 
 namespace lethe {

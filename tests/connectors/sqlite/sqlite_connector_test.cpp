@@ -8,6 +8,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
