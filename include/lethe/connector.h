@@ -94,9 +94,10 @@ struct CollectionSpec {
 // caller's callback (a Find, FindColumns or ReadObject sink). A sink may
 // therefore call any method of the same connector, from its own thread or by
 // waiting for another thread that does: Find inside Find, Erase of another
-// subject's items, ReadObject of the item it was handed. (Erasing the
-// collection being scanned, from inside the scan, is allowed too; the scan
-// then may or may not report items erased after it started.)
+// subject's items, ReadObject of the item it was handed. Erasing items of the
+// collection being scanned from inside the scan does not deadlock, but the
+// scan may then miss matching items (chroma pages by offset, and a page
+// shifts when entries before it go): collect keys first, then erase.
 //
 // Cancellation. A sink that returns a non-OK Status stops the call: the sink
 // is not called again, and the call returns exactly that Status. The
