@@ -28,6 +28,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/strict_json.h"
 #include "lethe/time.h"
 
@@ -40,7 +41,8 @@ constexpr size_t kMaxBody = 64 * 1024 * 1024;
 
 using json = nlohmann::json;
 
-bool IsPlainName(const std::string& s, size_t max = 128) {
+// [A-Za-z0-9._-], no "..": metadata fields, tenants, databases (connector names are IsPlainName).
+bool IsDottedName(const std::string& s, size_t max = 128) {
   if (s.empty() || s.size() > max) return false;
   for (char c : s) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
@@ -52,7 +54,7 @@ bool IsPlainName(const std::string& s, size_t max = 128) {
 // Chroma collection names: 3-512 of [A-Za-z0-9._-], starting and ending
 // with a letter or digit.
 bool IsCollectionName(const std::string& s) {
-  if (s.size() < 3 || !IsPlainName(s, 512)) return false;
+  if (s.size() < 3 || !IsDottedName(s, 512)) return false;
   return std::isalnum(static_cast<unsigned char>(s.front())) && std::isalnum(static_cast<unsigned char>(s.back()));
 }
 
@@ -126,7 +128,7 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
       if (!v.is_object() || v.empty()) return Status::Invalid("must be an object {metadata_field: template}", p);
       for (const auto& [field, tmpl] : v.items()) {
         std::string lp = p + "/" + exec::PointerToken(field);
-        if (!IsPlainName(field)) return Status::Invalid("\"" + field + "\" is not a plain metadata field name", lp);
+        if (!IsDottedName(field)) return Status::Invalid("\"" + field + "\" is not a plain metadata field name", lp);
         if (!tmpl.is_string()) return Status::Invalid("must be a string such as \"{app.users.id}\"", lp);
         std::string t = tmpl.get<std::string>();
         size_t open = t.find('{');
@@ -148,11 +150,11 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
     } else if (k == "erase") {
       if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
       else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
-      else return Status::Invalid("must be \"delete\" or \"keep\"", p);
+      else return Status::Invalid("must be \"delete\" or \"keep\" (vector entries cannot be masked)", p);
     } else if (k == "retain") {
       Retention r;
       LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
-        return IsPlainName(from) ? Status::Ok() : Status::Invalid("must be a metadata field name", fp);
+        return IsDottedName(from) ? Status::Ok() : Status::Invalid("must be a metadata field name", fp);
       }, &r));
       c.retain = std::move(r);
     } else if (k == "omit") {
@@ -216,9 +218,13 @@ class ChromaConnector : public Connector {
     bool want_embeddings = !Omitted(c, "embeddings");
     bool want_documents = !Omitted(c, "documents");
     bool want_metadatas = !Omitted(c, "metadatas");
+    // Retention reads the date it counts from among an item's top-level
+    // fields; here it is a metadata field, so it is lifted out (and fetched
+    // even when metadatas are omitted).
+    const std::string retain_from = c.retain ? c.retain->from : "";
     json include = json::array();
     if (want_documents) include.push_back("documents");
-    if (want_metadatas) include.push_back("metadatas");
+    if (want_metadatas || !retain_from.empty()) include.push_back("metadatas");
     if (want_embeddings) include.push_back("embeddings");
 
     for (int offset = 0;; offset += kPage) {
@@ -235,6 +241,10 @@ class ChromaConnector : public Connector {
         if (want_documents) item.fields["document"] = Column(page, "documents", i);
         if (want_metadatas) item.fields["metadata"] = Column(page, "metadatas", i);
         if (want_embeddings) item.fields["embedding"] = Column(page, "embeddings", i);
+        if (!retain_from.empty() && !item.fields.contains(retain_from)) {
+          json metadata = Column(page, "metadatas", i);
+          if (metadata.is_object() && metadata.contains(retain_from)) item.fields[retain_from] = metadata[retain_from];
+        }
         LETHE_RETURN_IF_ERROR(sink(item));
       }
       if (ids.size() < static_cast<size_t>(kPage)) break;
@@ -287,7 +297,7 @@ class ChromaConnector : public Connector {
       } else if (k == "embedding" || k == "id") {
         return Status::Invalid("connector " + name_ + " cannot set \"" + k + "\"");
       } else {
-        if (!IsPlainName(k)) return Status::Invalid("\"" + k + "\" is not a plain metadata field name");
+        if (!IsDottedName(k)) return Status::Invalid("\"" + k + "\" is not a plain metadata field name");
         if (v.is_object() || v.is_array()) return Status::Invalid("metadata values must be scalars");
         metadata[k] = v;
       }
@@ -440,41 +450,26 @@ class ChromaConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakeChroma(const json& config, const std::string& pointer,
                                               const ConnectorContext& ctx) {
-  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name, url, tenant = "default_tenant", database = "default_database";
-  const json* collections = nullptr;
-  for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>()) || v.get<std::string>().find('.') != std::string::npos) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "chroma") return Status::Invalid("must be \"chroma\"", p);
-    } else if (k == "url") {
-      if (!v.is_string()) return Status::Invalid("must be an http:// or https:// URL", p);
-      url = v.get<std::string>();
-      bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-      if (!scheme || url.find_first_of("?#@ \\") != std::string::npos) {
-        return Status::Invalid("must be an http:// or https:// URL without user info, query or fragment", p);
-      }
-      while (!url.empty() && url.back() == '/') url.pop_back();
-    } else if (k == "tenant" || k == "database") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_.-]+)", p);
-      }
-      (k == "tenant" ? tenant : database) = v.get<std::string>();
-    } else if (k == "collections") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      collections = &v;
+  ConnectorConfigReader r(config, pointer, ctx, "chroma");
+  std::string name = r.Name();
+  std::string url = r.String("url", ConnectorConfigReader::kRequired, "an http:// or https:// URL");
+  bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  if (!url.empty() && (!scheme || url.find_first_of("?#@ \\") != std::string::npos)) {
+    r.Fail("url", "must be an http:// or https:// URL without user info, query or fragment");
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  std::string tenant = "default_tenant", database = "default_database";
+  for (const char* key : {"tenant", "database"}) {
+    const json* v = r.Raw(key, ConnectorConfigReader::kOptional);
+    if (v == nullptr) continue;
+    if (!v->is_string() || !IsDottedName(v->get<std::string>())) {
+      r.Fail(key, "must be a plain name ([A-Za-z0-9_.-]+)");
     } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
+      (std::string(key) == "tenant" ? tenant : database) = v->get<std::string>();
     }
   }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (url.empty()) return Status::Invalid("chroma connector needs a \"url\"", pointer);
-  if (!collections) return Status::Invalid("chroma connector needs \"collections\"", pointer);
+  const json* collections = r.NonEmptyArray("collections", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
   std::vector<CollectionSpec> specs;
   std::set<std::string> names;
   for (size_t i = 0; i < collections->size(); ++i) {

@@ -27,6 +27,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/time.h"
 
 namespace lethe {
@@ -288,31 +289,11 @@ class FilesystemConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakeFilesystem(const nlohmann::json& config, const std::string& pointer,
                                                   const ConnectorContext& ctx) {
-  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name, root;
-  const nlohmann::json* objects = nullptr;
-  for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "filesystem") return Status::Invalid("must be \"filesystem\"", p);
-    } else if (k == "root") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a directory path", p);
-      root = v.get<std::string>();
-      if (root.find('\0') != std::string::npos) return Status::Invalid("contains a NUL byte", p);
-    } else if (k == "objects") {
-      objects = &v;  // parsed below, once the connector's name is known
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (root.empty()) return Status::Invalid("filesystem connector needs a \"root\"", pointer);
-  if (!objects) return Status::Invalid("filesystem connector needs \"objects\"", pointer);
+  ConnectorConfigReader r(config, pointer, ctx, "filesystem");
+  std::string name = r.Name();
+  std::string root = r.String("root", ConnectorConfigReader::kRequired, "a directory path");
+  const nlohmann::json* objects = r.Raw("objects", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
 
   auto specs = ParseObjectCollections(*objects, name, pointer + "/objects", CheckRelative);
   if (!specs.ok()) return specs.status();

@@ -35,6 +35,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/time.h"
 
 namespace lethe {
@@ -397,81 +398,70 @@ class JsonlConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const std::string& pointer,
                                              const ConnectorContext& ctx) {
-  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name;
+  ConnectorConfigReader r(config, pointer, ctx, "jsonl");
+  std::string name = r.Name();
   std::vector<std::string> patterns;
   CollectionSpec c;
   c.name = "lines";
   c.pointer = pointer;
   c.erase.kind = EraseAction::Kind::kDrop;
-  for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a name", p);
-      name = v.get<std::string>();
-      for (char ch : name) {
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '_' || ch == '-';
-        if (!ok) return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-    } else if (k == "type") {
-      if (v != "jsonl") return Status::Invalid("must be \"jsonl\"", p);
-    } else if (k == "files") {
-      // A glob, or a list of globs (an addition to the contract's single string).
-      if (v.is_string()) {
-        patterns.push_back(v.get<std::string>());
-      } else {
-        LETHE_RETURN_IF_ERROR(StringList(v, p, true, &patterns));
-      }
-      for (const auto& pat : patterns) {
-        if (pat.empty() || pat.find('\0') != std::string::npos) {
-          return Status::Invalid("must be a file glob such as \"logs/*.jsonl\"", p);
-        }
-      }
-    } else if (k == "match") {
-      if (!v.is_object() || v.empty()) {
-        return Status::Invalid("must be a non-empty object {field: \"{identity.email}\"}", p);
-      }
-      for (const auto& [field, tmpl] : v.items()) {
-        std::string lp = p + "/" + PointerToken(field);
-        if (field.empty()) return Status::Invalid("field name must not be empty", lp);
-        if (!tmpl.is_string() || !HasPlaceholder(tmpl.get<std::string>())) {
-          return Status::Invalid("must be a placeholder such as \"{identity.email}\"", lp);
-        }
-        c.links.push_back({field, tmpl.get<std::string>(), lp});
-      }
-    } else if (k == "erase") {
-      if (v == "drop") {
-        c.erase.kind = EraseAction::Kind::kDrop;
-      } else if (v == "keep") {
-        c.erase.kind = EraseAction::Kind::kKeep;
-      } else if (v.is_object() && v.size() == 1 && v.contains("redact")) {
-        c.erase.kind = EraseAction::Kind::kRedact;
-        LETHE_RETURN_IF_ERROR(StringList(v["redact"], p + "/redact", true, &c.erase.redact));
-      } else {
-        return Status::Invalid("must be \"drop\", \"keep\" or {\"redact\": [field, ...]}", p);
-      }
-    } else if (k == "categories") {
-      LETHE_RETURN_IF_ERROR(StringList(v, p, false, &c.categories));
-    } else if (k == "purpose") {
-      if (!v.is_string()) return Status::Invalid("must be a string", p);
-      c.purpose = v.get<std::string>();
-    } else if (k == "portable") {
-      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
-      c.portable = v.get<bool>();
-    } else if (k == "retain") {
-      Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
-        return from.empty() ? Status::Invalid("must name a field", fp) : Status::Ok();
-      }, &r));
-      c.retain = std::move(r);
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
+  const nlohmann::json* files = r.Raw("files", ConnectorConfigReader::kRequired);
+  const nlohmann::json* match = r.Raw("match", ConnectorConfigReader::kRequired);
+  const nlohmann::json* erase = r.Raw("erase", ConnectorConfigReader::kOptional);
+  const nlohmann::json* categories = r.Raw("categories", ConnectorConfigReader::kOptional);
+  const nlohmann::json* purpose = r.Raw("purpose", ConnectorConfigReader::kOptional);
+  c.portable = r.Bool("portable", false);
+  const nlohmann::json* retain = r.Raw("retain", ConnectorConfigReader::kOptional);
+  LETHE_RETURN_IF_ERROR(r.Finish());
+
+  if (files->is_string()) {
+    // A glob, or a list of globs (an addition to the contract's single string).
+    patterns.push_back(files->get<std::string>());
+  } else {
+    LETHE_RETURN_IF_ERROR(StringList(*files, r.Pointer("files"), true, &patterns));
+  }
+  for (const auto& pat : patterns) {
+    if (pat.empty() || pat.find('\0') != std::string::npos) {
+      return Status::Invalid("must be a file glob such as \"logs/*.jsonl\"", r.Pointer("files"));
     }
   }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (patterns.empty()) return Status::Invalid("jsonl connector needs \"files\"", pointer);
-  if (c.links.empty()) return Status::Invalid("jsonl connector needs \"match\"", pointer);
+  if (!match->is_object() || match->empty()) {
+    return Status::Invalid("must be a non-empty object {field: \"{identity.email}\"}", r.Pointer("match"));
+  }
+  for (const auto& [field, tmpl] : match->items()) {
+    std::string lp = r.Pointer("match") + "/" + PointerToken(field);
+    if (field.empty()) return Status::Invalid("field name must not be empty", lp);
+    if (!tmpl.is_string() || !HasPlaceholder(tmpl.get<std::string>())) {
+      return Status::Invalid("must be a placeholder such as \"{identity.email}\"", lp);
+    }
+    c.links.push_back({field, tmpl.get<std::string>(), lp});
+  }
+  if (erase != nullptr) {
+    const nlohmann::json& v = *erase;
+    if (v == "drop") {
+      c.erase.kind = EraseAction::Kind::kDrop;
+    } else if (v == "keep") {
+      c.erase.kind = EraseAction::Kind::kKeep;
+    } else if (v.is_object() && v.size() == 1 && v.contains("redact")) {
+      c.erase.kind = EraseAction::Kind::kRedact;
+      LETHE_RETURN_IF_ERROR(StringList(v["redact"], r.Pointer("erase") + "/redact", true, &c.erase.redact));
+    } else {
+      return Status::Invalid("must be \"drop\", \"keep\" or {\"redact\": [field, ...]} (log lines cannot be "
+                             "masked; redact their fields instead)", r.Pointer("erase"));
+    }
+  }
+  if (categories != nullptr) LETHE_RETURN_IF_ERROR(StringList(*categories, r.Pointer("categories"), false, &c.categories));
+  if (purpose != nullptr) {
+    if (!purpose->is_string()) return Status::Invalid("must be a string", r.Pointer("purpose"));
+    c.purpose = purpose->get<std::string>();
+  }
+  if (retain != nullptr) {
+    Retention ret;
+    LETHE_RETURN_IF_ERROR(ParseRetention(*retain, r.Pointer("retain"), [](const std::string& from, const std::string& fp) {
+      return from.empty() ? Status::Invalid("must name a field", fp) : Status::Ok();
+    }, &ret));
+    c.retain = std::move(ret);
+  }
   // Retained lines are kept unless they are only redacted.
   if (c.retain && c.erase.kind == EraseAction::Kind::kDrop) c.erase.kind = EraseAction::Kind::kKeep;
   c.connector = name;

@@ -31,6 +31,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 
 namespace lethe {
 namespace {
@@ -41,15 +42,6 @@ struct PGresultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
 using PgResult = std::unique_ptr<PGresult, PGresultDeleter>;
-
-bool IsPlainName(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // A column name read from the catalog (not from config) may hold any
 // character; it is quoted the SQL way, doubling embedded quotes.
@@ -222,32 +214,29 @@ struct Table {
 };
 
 class PostgresConnector : public Connector {
-  // Serializes calls on the one connection. A call made from inside a Find
-  // callback on the same thread (the connection is mid-stream then) gets an
-  // error instead of a deadlock.
-  class Guard {
+  using Tables = std::map<std::string, Table>;  // by collection name
+
+  // One call's connection, taken from the idle pool (or opened) and given
+  // back when the call is done. Each call has a connection of its own and no
+  // lock is held while it runs, so a call made from inside a Find sink (whose
+  // connection is mid-stream) or from another thread gets its own
+  // connection: re-entry as connector.h promises it.
+  class Session {
    public:
-    explicit Guard(PostgresConnector* c) : c_(c) {
-      if (c_->owner_.load() == std::this_thread::get_id()) {
-        status_ = Status::Internal("connector " + c_->name_ + " was called again from inside its own Find");
-        return;
-      }
-      c_->mu_.lock();
-      c_->owner_.store(std::this_thread::get_id());
-      locked_ = true;
+    explicit Session(PostgresConnector* c) : c_(c) { status_ = c_->Acquire(&conn_, &tables_); }
+    ~Session() {
+      if (conn_) c_->Release(conn_);
     }
-    ~Guard() {
-      if (!locked_) return;
-      c_->owner_.store(std::thread::id());
-      c_->mu_.unlock();
-    }
-    Guard(const Guard&) = delete;
-    Guard& operator=(const Guard&) = delete;
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
     const Status& status() const { return status_; }
+    PGconn* conn() const { return conn_; }
+    const Tables& tables() const { return *tables_; }
 
    private:
     PostgresConnector* c_;
-    bool locked_ = false;
+    PGconn* conn_ = nullptr;
+    std::shared_ptr<const Tables> tables_;
     Status status_;
   };
 
@@ -258,25 +247,41 @@ class PostgresConnector : public Connector {
         collections_(std::move(collections)) {}
 
   ~PostgresConnector() override {
-    if (conn_) PQfinish(conn_);
+    for (PGconn* conn : idle_) PQfinish(conn);
   }
 
   const std::string& name() const override { return name_; }
   const std::vector<CollectionSpec>& collections() const override { return collections_; }
 
+  // Opens a connection and reads every collection's table; the idle
+  // connections of an earlier Connect are closed.
   Status Connect() override {
-    Guard guard(this);
-    LETHE_RETURN_IF_ERROR(guard.status());
-    return ConnectLocked();
+    Result<PGconn*> conn = Open();
+    if (!conn.ok()) return conn.status();
+    auto tables = std::make_shared<Tables>();
+    Status st = LoadTables(*conn, tables.get());
+    if (!st.ok()) {
+      PQfinish(*conn);
+      return st;
+    }
+    std::vector<PGconn*> old;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tables_ = std::move(tables);
+      old.swap(idle_);
+      idle_.push_back(*conn);
+    }
+    for (PGconn* c : old) PQfinish(c);
+    return Status::Ok();
   }
 
   Status Find(const CollectionSpec& c, const Match& m,
               const std::function<Status(const Item&)>& sink) override {
-    Guard guard(this);
-    LETHE_RETURN_IF_ERROR(guard.status());
-    LETHE_RETURN_IF_ERROR(EnsureConnected());
+    Session session(this);
+    LETHE_RETURN_IF_ERROR(session.status());
+    PGconn* conn = session.conn();
     const Table* t = nullptr;
-    LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+    LETHE_RETURN_IF_ERROR(TableOf(session.tables(), c, &t));
 
     std::set<std::string> omit(c.omit.begin(), c.omit.end());
     std::string select;
@@ -300,23 +305,23 @@ class PostgresConnector : public Connector {
 
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+    if (!PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                            nullptr, nullptr, 0)) {
-      return ConnError("query failed");
+      return ConnError(conn, "query failed");
     }
-    if (!PQsetSingleRowMode(conn_)) {
-      Drain();
+    if (!PQsetSingleRowMode(conn)) {
+      Drain(conn);
       return Status::Internal("connector " + name_ + ": cannot enter single-row mode");
     }
     Status result;
     bool stopped = false;
-    while (PGresult* raw = PQgetResult(conn_)) {
+    while (PGresult* raw = PQgetResult(conn)) {
       PgResult r(raw);
       if (stopped) continue;
       ExecStatusType st = PQresultStatus(r.get());
       if (st == PGRES_TUPLES_OK) continue;  // the end of the rows
       if (st != PGRES_SINGLE_TUPLE) {
-        result = ResultError(r.get(), "query on " + c.name + " failed");
+        result = ResultError(conn, r.get(), "query on " + c.name + " failed");
         stopped = true;
         continue;
       }
@@ -334,7 +339,7 @@ class PostgresConnector : public Connector {
         // The rest is not wanted: ask the server to stop sending, then drain.
         result = s;
         stopped = true;
-        Cancel();
+        Cancel(conn);
       }
     }
     return result;
@@ -346,11 +351,11 @@ class PostgresConnector : public Connector {
     if (a.kind != EraseAction::Kind::kDelete && a.kind != EraseAction::Kind::kMask) {
       return Status::Invalid("connector " + name_ + " can delete, mask or keep rows, not drop or redact lines");
     }
-    Guard guard(this);
-    LETHE_RETURN_IF_ERROR(guard.status());
-    LETHE_RETURN_IF_ERROR(EnsureConnected());
+    Session session(this);
+    LETHE_RETURN_IF_ERROR(session.status());
+    PGconn* conn = session.conn();
     const Table* t = nullptr;
-    LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+    LETHE_RETURN_IF_ERROR(TableOf(session.tables(), c, &t));
 
     if (keys.empty()) {
       // Rows without a key value (a NULL primary key) are reported without
@@ -358,7 +363,7 @@ class PostgresConnector : public Connector {
       Selector sel;
       LETHE_RETURN_IF_ERROR(BuildWhere(c, *t, m, &sel.where, &sel.params));
       if (sel.where.empty()) return int64_t{0};
-      return InTransaction(c, *t, sel, a);
+      return InTransaction(conn, c, *t, sel, a);
     }
 
     if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
@@ -374,7 +379,7 @@ class PostgresConnector : public Connector {
       auto arr = TextArrayLiteral(batch);
       if (!arr.ok()) return arr.status();
       Selector sel{*pk + " = ANY($1)", {*arr}};
-      auto n = InTransaction(c, *t, sel, a);
+      auto n = InTransaction(conn, c, *t, sel, a);
       if (!n.ok()) return n.status();
       changed += *n;
     }
@@ -384,11 +389,11 @@ class PostgresConnector : public Connector {
   Result<int64_t> Update(const CollectionSpec& c, const std::vector<std::string>& keys,
                          const nlohmann::json& set) override {
     if (!set.is_object() || set.empty()) return Status::Invalid("update needs an object of columns to set");
-    Guard guard(this);
-    LETHE_RETURN_IF_ERROR(guard.status());
-    LETHE_RETURN_IF_ERROR(EnsureConnected());
+    Session session(this);
+    LETHE_RETURN_IF_ERROR(session.status());
+    PGconn* conn = session.conn();
     const Table* t = nullptr;
-    LETHE_RETURN_IF_ERROR(TableOf(c, &t));
+    LETHE_RETURN_IF_ERROR(TableOf(session.tables(), c, &t));
     if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
     auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
     if (!pk.ok()) return pk.status();
@@ -420,65 +425,105 @@ class PostgresConnector : public Connector {
       values.push_back(arr->c_str());
       std::string sql = "UPDATE " + t->quoted + " SET " + assignments + " WHERE " + *pk + " = ANY($" +
                         std::to_string(values.size()) + ")";
-      PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+      PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                               nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "update of " + c.name + " failed");
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "update of " + c.name + " failed");
       changed += std::atoll(PQcmdTuples(r.get()));
     }
     return changed;
   }
 
  private:
-  Status EnsureConnected() {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK && !tables_.empty()) return Status::Ok();
-    if (conn_ && PQstatus(conn_) != CONNECTION_OK) PQreset(conn_);
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK && !tables_.empty()) return Status::Ok();
-    return ConnectLocked();
+  // Takes an idle connection (or opens one) for a call, with the tables
+  // read by Connect (read now when Connect has not succeeded yet).
+  Status Acquire(PGconn** out, std::shared_ptr<const Tables>* tables) {
+    PGconn* conn = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        conn = idle_.back();
+        idle_.pop_back();
+      }
+      *tables = tables_;
+    }
+    if (conn && PQstatus(conn) != CONNECTION_OK) PQreset(conn);
+    if (conn && PQstatus(conn) != CONNECTION_OK) {
+      PQfinish(conn);
+      conn = nullptr;
+    }
+    if (!conn) {
+      Result<PGconn*> opened = Open();
+      if (!opened.ok()) return opened.status();
+      conn = *opened;
+    }
+    if (!*tables) {
+      auto loaded = std::make_shared<Tables>();
+      Status st = LoadTables(conn, loaded.get());
+      if (!st.ok()) {
+        PQfinish(conn);
+        return st;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!tables_) tables_ = loaded;
+      *tables = tables_;
+    }
+    *out = conn;
+    return Status::Ok();
   }
 
-  Status ConnectLocked() {
-    if (conn_) {
-      PQfinish(conn_);
-      conn_ = nullptr;
+  // Gives a call's connection back. One that is broken or still inside a
+  // transaction (a call failed halfway) is closed instead; so are those
+  // beyond kMaxIdle, left over after a burst of nested or parallel calls.
+  void Release(PGconn* conn) {
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(conn);
+        return;
+      }
     }
-    tables_.clear();
+    PQfinish(conn);
+  }
+
+  Result<PGconn*> Open() {
     // Defaults first, then the DSN (expanded from "dbname"), so the DSN's own
     // settings win; without a connect_timeout libpq would wait indefinitely.
     const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
     const char* values[] = {"10", "lethe", dsn_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+    PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
       // libpq's message names host and port, never the password.
-      std::string msg = conn_ ? OneLine(PQerrorMessage(conn_)) : "out of memory";
-      if (conn_) PQfinish(conn_);
-      conn_ = nullptr;
+      std::string msg = conn ? OneLine(PQerrorMessage(conn)) : "out of memory";
+      if (conn) PQfinish(conn);
       return Status::Unavailable("connector " + name_ + ": cannot connect: " + msg);
     }
     // Server notices go to the debug log, not to stderr.
     PQsetNoticeProcessor(
-        conn_, [](void*, const char* msg) { spdlog::debug("connector=postgres notice={}", OneLine(msg)); }, nullptr);
-    std::map<std::string, Table> tables;
+        conn, [](void*, const char* msg) { spdlog::debug("connector=postgres notice={}", OneLine(msg)); }, nullptr);
+    return conn;
+  }
+
+  Status LoadTables(PGconn* conn, Tables* tables) {
     for (const CollectionSpec& c : collections_) {
-      LETHE_RETURN_IF_ERROR(LoadTable(c, &tables[c.name]));
+      LETHE_RETURN_IF_ERROR(LoadTable(conn, c, &(*tables)[c.name]));
     }
-    tables_ = std::move(tables);
     return Status::Ok();
   }
 
   // Reads the table's columns from information_schema and checks that every
   // column the collection names exists (and that masks fit the column type).
-  Status LoadTable(const CollectionSpec& c, Table* t) {
+  Status LoadTable(PGconn* conn, const CollectionSpec& c, Table* t) {
     auto qs = QuoteIdentifier(schema_, "");
     auto qt = QuoteIdentifier(c.name, c.pointer + "/name");
     if (!qs.ok()) return qs.status();
     if (!qt.ok()) return qt.status();
     t->quoted = *qs + "." + *qt;
     const char* params[2] = {schema_.c_str(), c.name.c_str()};
-    PgResult r(PQexecParams(conn_,
+    PgResult r(PQexecParams(conn,
                             "SELECT column_name, udt_name, is_nullable FROM information_schema.columns "
                             "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
                             2, nullptr, params, nullptr, nullptr, 0));
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return ResultError(r.get(), "cannot read the columns of " + c.name);
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return ResultError(conn, r.get(), "cannot read the columns of " + c.name);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       std::string col = PQgetvalue(r.get(), i, 0);
       t->columns[col] = Column{PQgetvalue(r.get(), i, 1), std::string(PQgetvalue(r.get(), i, 2)) == "YES"};
@@ -523,9 +568,9 @@ class PostgresConnector : public Connector {
     return Status::Ok();
   }
 
-  Status TableOf(const CollectionSpec& c, const Table** t) {
-    auto it = tables_.find(c.name);
-    if (it == tables_.end()) return Status::Invalid("connector " + name_ + " has no collection " + c.name);
+  Status TableOf(const Tables& tables, const CollectionSpec& c, const Table** t) {
+    auto it = tables.find(c.name);
+    if (it == tables.end()) return Status::Invalid("connector " + name_ + " has no collection " + c.name);
     *t = &it->second;
     return Status::Ok();
   }
@@ -584,23 +629,23 @@ class PostgresConnector : public Connector {
   };
 
   // One transaction per batch: a batch is applied whole or not at all.
-  Result<int64_t> InTransaction(const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
-    LETHE_RETURN_IF_ERROR(Exec("BEGIN"));
-    auto n = a.kind == EraseAction::Kind::kDelete ? Delete(t, sel) : Mask(c, t, sel, a);
+  Result<int64_t> InTransaction(PGconn* conn, const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
+    LETHE_RETURN_IF_ERROR(Exec(conn, "BEGIN"));
+    auto n = a.kind == EraseAction::Kind::kDelete ? Delete(conn, t, sel) : Mask(conn, c, t, sel, a);
     if (!n.ok()) {
-      (void)Exec("ROLLBACK");  // best effort: the batch's own error is the one to report
+      (void)Exec(conn, "ROLLBACK");  // best effort: the batch's own error is the one to report
       return n.status();
     }
-    LETHE_RETURN_IF_ERROR(Exec("COMMIT"));
+    LETHE_RETURN_IF_ERROR(Exec(conn, "COMMIT"));
     return n;
   }
 
-  Result<int64_t> Delete(const Table& t, const Selector& sel) {
+  Result<int64_t> Delete(PGconn* conn, const Table& t, const Selector& sel) {
     std::string sql = "DELETE FROM " + t.quoted + " WHERE " + sel.where;
     auto values = sel.values();
-    PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+    PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                             nullptr, 0));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "delete failed");
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "delete failed");
     return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
   }
 
@@ -609,8 +654,9 @@ class PostgresConnector : public Connector {
   // rows are read FOR UPDATE and each is written once, by ctid, with all its
   // masks: the columns that selected the rows may be among those masked.
   // Values already hashed are left alone, so a resumed erasure is harmless.
-  Result<int64_t> Mask(const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
+  Result<int64_t> Mask(PGconn* conn, const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
     std::vector<std::string> fixed;
+    std::string fixed_changes;  // true for rows a null or redact mask changes
     std::vector<std::string> hashed;
     for (const auto& [col, how] : a.mask) {
       auto q = QuoteIdentifier(col, c.pointer + "/erase/mask");
@@ -618,8 +664,11 @@ class PostgresConnector : public Connector {
       if (!t.columns.count(col)) return Status::Invalid("table " + c.name + " has no column \"" + col + "\"");
       if (how == "null") {
         fixed.push_back(*q + " = NULL");
+        fixed_changes += (fixed_changes.empty() ? "" : " OR ") + *q + " IS NOT NULL";
       } else if (how == "redact") {
-        fixed.push_back(*q + " = '" + std::string(exec::kRedacted) + "'");
+        std::string redacted = "'" + std::string(exec::kRedacted) + "'";
+        fixed.push_back(*q + " = " + redacted);
+        fixed_changes += (fixed_changes.empty() ? "" : " OR ") + *q + " IS DISTINCT FROM " + redacted;
       } else if (how == "hash") {
         hashed.push_back(*q);
       } else {
@@ -633,17 +682,18 @@ class PostgresConnector : public Connector {
     if (hashed.empty()) {
       std::string set;
       for (const auto& f : fixed) set += (set.empty() ? "" : ", ") + f;
-      std::string sql = "UPDATE " + t.quoted + " SET " + set + " WHERE " + sel.where;
-      PgResult r(PQexecParams(conn_, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "mask of " + c.name + " failed");
+      // Rows already masked are left alone, so a re-run reports 0 changed.
+      std::string sql = "UPDATE " + t.quoted + " SET " + set + " WHERE (" + sel.where + ") AND (" + fixed_changes + ")";
+      PgResult r(PQexecParams(conn, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "mask of " + c.name + " failed");
       return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
     }
 
     std::string cols = "ctid::text";
     for (const auto& h : hashed) cols += ", " + h;
     std::string sql = "SELECT " + cols + " FROM " + t.quoted + " WHERE " + sel.where + " FOR UPDATE";
-    PgResult rows(PQexecParams(conn_, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
-    if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK) return ResultError(rows.get(), "mask of " + c.name + " failed");
+    PgResult rows(PQexecParams(conn, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
+    if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK) return ResultError(conn, rows.get(), "mask of " + c.name + " failed");
     int64_t changed = 0;
     for (int i = 0; i < PQntuples(rows.get()); ++i) {
       std::vector<std::string> assignments = fixed;
@@ -657,35 +707,38 @@ class PostgresConnector : public Connector {
         assignments.push_back(hashed[h] + " = $" + std::to_string(params.size()));
       }
       if (assignments.empty()) continue;
+      // With no hash to write, the row changes only if a fixed mask does.
+      bool hashing = assignments.size() > fixed.size();
       params.push_back(PQgetvalue(rows.get(), i, 0));
       std::string set;
       for (const auto& s : assignments) set += (set.empty() ? "" : ", ") + s;
       std::string upd = "UPDATE " + t.quoted + " SET " + set + " WHERE ctid = $" + std::to_string(params.size()) + "::tid";
+      if (!hashing) upd += " AND (" + fixed_changes + ")";
       std::vector<const char*> pv;
       for (const auto& p : params) pv.push_back(p.c_str());
-      PgResult r(PQexecParams(conn_, upd.c_str(), static_cast<int>(pv.size()), nullptr, pv.data(), nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), "mask of " + c.name + " failed");
-      ++changed;
+      PgResult r(PQexecParams(conn, upd.c_str(), static_cast<int>(pv.size()), nullptr, pv.data(), nullptr, nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "mask of " + c.name + " failed");
+      changed += std::atoll(PQcmdTuples(r.get()));
     }
     return changed;
   }
 
-  Status Exec(const char* sql) {
-    PgResult r(PQexec(conn_, sql));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(r.get(), std::string(sql) + " failed");
+  Status Exec(PGconn* conn, const char* sql) {
+    PgResult r(PQexec(conn, sql));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), std::string(sql) + " failed");
     return Status::Ok();
   }
 
-  void Cancel() {
-    if (PGcancel* cancel = PQgetCancel(conn_)) {
+  static void Cancel(PGconn* conn) {
+    if (PGcancel* cancel = PQgetCancel(conn)) {
       char err[256];
       PQcancel(cancel, err, sizeof err);
       PQfreeCancel(cancel);
     }
   }
 
-  void Drain() {
-    while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  static void Drain(PGconn* conn) {
+    while (PGresult* r = PQgetResult(conn)) PQclear(r);
   }
 
   static std::string OneLine(const char* msg) {
@@ -698,9 +751,9 @@ class PostgresConnector : public Connector {
   // A lost connection's message is libpq's own (host, port, "server closed
   // the connection"). On a live connection the last message is the server's,
   // which may quote values: say only that it failed.
-  Status ConnError(const std::string& what) {
-    if (PQstatus(conn_) == CONNECTION_OK) return Status::Io("connector " + name_ + ": " + what + " failed");
-    return Status::Unavailable("connector " + name_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
+  Status ConnError(PGconn* conn, const std::string& what) {
+    if (PQstatus(conn) == CONNECTION_OK) return Status::Io("connector " + name_ + ": " + what + " failed");
+    return Status::Unavailable("connector " + name_ + ": " + what + ": " + OneLine(PQerrorMessage(conn)));
   }
 
   // The server's text is never passed on: its DETAIL quotes key values
@@ -708,8 +761,8 @@ class PostgresConnector : public Connector {
   // message can ('invalid input syntax for type integer: "abc"'). Error texts
   // reach events, logs and operator mail, so they carry the SQLSTATE and the
   // names of the schema objects involved, never values.
-  Status ResultError(const PGresult* r, const std::string& what) {
-    if (PQstatus(conn_) != CONNECTION_OK) return ConnError(what);
+  Status ResultError(PGconn* conn, const PGresult* r, const std::string& what) {
+    if (PQstatus(conn) != CONNECTION_OK) return ConnError(conn, what);
     return Status::Io("connector " + name_ + ": " + what + ": " + SafeServerError(r));
   }
 
@@ -730,59 +783,31 @@ class PostgresConnector : public Connector {
     return out;
   }
 
-  std::mutex mu_;  // one libpq connection, used by one call at a time
-  std::atomic<std::thread::id> owner_{};  // the thread holding mu_, if any
+  static constexpr size_t kMaxIdle = 4;
   std::string name_;
   std::string dsn_;
   std::string schema_;
   std::vector<CollectionSpec> collections_;
-  PGconn* conn_ = nullptr;
-  std::map<std::string, Table> tables_;  // by collection name, filled by Connect
+  std::mutex mu_;                         // guards idle_ and tables_ (never held during a call)
+  std::vector<PGconn*> idle_;             // connections no call is using
+  std::shared_ptr<const Tables> tables_;  // set by Connect (or the first call), then only replaced
 };
 
 Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, const std::string& pointer,
                                                 const ConnectorContext& ctx) {
-  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name, dsn, schema = "public";
-  bool has_dsn = false;
-  const nlohmann::json* collections = nullptr;
-  for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "postgres") return Status::Invalid("must be \"postgres\"", p);
-    } else if (k == "dsn") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a connection string", p);
-      if (has_dsn) return Status::Invalid("give \"dsn\" or \"dsn_env\", not both", p);
-      dsn = v.get<std::string>();
-      has_dsn = true;
-    } else if (k == "dsn_env") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must name an environment variable", p);
-      if (has_dsn) return Status::Invalid("give \"dsn\" or \"dsn_env\", not both", p);
-      std::string var = v.get<std::string>();
-      std::optional<std::string> value = ctx.env ? ctx.env(var) : std::nullopt;
-      if (!value || value->empty()) return Status::Invalid("environment variable " + var + " is not set", p);
-      dsn = *value;
-      has_dsn = true;
-    } else if (k == "schema") {
-      if (!v.is_string() || !QuoteIdentifier(v.get<std::string>(), p).ok()) {
-        return Status::Invalid("must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", p);
-      }
-      schema = v.get<std::string>();
-    } else if (k == "collections") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      collections = &v;
+  ConnectorConfigReader r(config, pointer, ctx, "postgres");
+  std::string name = r.Name();
+  std::optional<std::string> dsn = r.StringOrEnv("dsn", ConnectorConfigReader::kRequired, "a connection string");
+  std::string schema = "public";
+  if (const nlohmann::json* v = r.Raw("schema", ConnectorConfigReader::kOptional)) {
+    if (!v->is_string() || !QuoteIdentifier(v->get<std::string>(), "").ok()) {
+      r.Fail("schema", "must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
     } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
+      schema = v->get<std::string>();
     }
   }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (!has_dsn) return Status::Invalid("postgres connector needs \"dsn\" or \"dsn_env\"", pointer);
-  if (!collections) return Status::Invalid("postgres connector needs \"collections\"", pointer);
+  const nlohmann::json* collections = r.NonEmptyArray("collections", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
 
   std::vector<CollectionSpec> specs;
   std::set<std::string> names;
@@ -793,7 +818,7 @@ Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, co
     if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection \"" + spec->name + "\"", p);
     specs.push_back(std::move(*spec));
   }
-  return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(dsn), std::move(schema),
+  return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(*dsn), std::move(schema),
                                                           std::move(specs)));
 }
 

@@ -20,6 +20,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/time.h"
 #include "s3_client.h"
 
@@ -150,62 +151,24 @@ class S3Connector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakeS3(const nlohmann::json& config, const std::string& pointer,
                                           const ConnectorContext& ctx) {
-  if (!config.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name;
+  ConnectorConfigReader r(config, pointer, ctx, "s3");
+  std::string name = r.Name();
   s3::ClientConfig cc;
-  const nlohmann::json* objects = nullptr;
-  bool has_access = false, has_secret = false;
-  auto read_env = [&](const nlohmann::json& v, const std::string& p, std::string* out) -> Status {
-    if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must name an environment variable", p);
-    std::string var = v.get<std::string>();
-    std::optional<std::string> value = ctx.env ? ctx.env(var) : std::nullopt;
-    if (!value || value->empty()) return Status::Invalid("environment variable " + var + " is not set", p);
-    *out = *value;
-    return Status::Ok();
-  };
-  for (const auto& [k, v] : config.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || !IsPlainName(v.get<std::string>())) {
-        return Status::Invalid("must be a plain name ([A-Za-z0-9_-]+)", p);
-      }
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "s3") return Status::Invalid("must be \"s3\"", p);
-    } else if (k == "endpoint") {
-      if (!v.is_string()) return Status::Invalid("must be an http:// or https:// URL", p);
-      cc.endpoint = v.get<std::string>();
-    } else if (k == "bucket") {
-      if (!v.is_string()) return Status::Invalid("must be a bucket name", p);
-      cc.bucket = v.get<std::string>();
-    } else if (k == "region") {
-      if (!v.is_string() || v.get<std::string>().empty() ||
-          v.get<std::string>().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
-        return Status::Invalid("must be a region name such as eu-central-1", p);
-      }
-      cc.region = v.get<std::string>();
-    } else if (k == "access_key_env") {
-      LETHE_RETURN_IF_ERROR(read_env(v, p, &cc.access_key));
-      has_access = true;
-    } else if (k == "secret_key_env") {
-      LETHE_RETURN_IF_ERROR(read_env(v, p, &cc.secret_key));
-      has_secret = true;
-    } else if (k == "path_style") {
-      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
-      cc.path_style = v.get<bool>();
-    } else if (k == "objects") {
-      objects = &v;  // parsed below, once the connector's name is known
+  cc.endpoint = r.String("endpoint", ConnectorConfigReader::kRequired, "an http:// or https:// URL");
+  cc.bucket = r.String("bucket", ConnectorConfigReader::kRequired, "a bucket name");
+  if (const nlohmann::json* v = r.Raw("region", ConnectorConfigReader::kOptional)) {
+    if (!v->is_string() || v->get<std::string>().empty() ||
+        v->get<std::string>().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+      r.Fail("region", "must be a region name such as eu-central-1");
     } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
+      cc.region = v->get<std::string>();
     }
   }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (cc.endpoint.empty()) return Status::Invalid("s3 connector needs an \"endpoint\"", pointer);
-  if (cc.bucket.empty()) return Status::Invalid("s3 connector needs a \"bucket\"", pointer);
-  if (!has_access || !has_secret) {
-    return Status::Invalid("s3 connector needs \"access_key_env\" and \"secret_key_env\"", pointer);
-  }
-  if (!objects) return Status::Invalid("s3 connector needs \"objects\"", pointer);
+  cc.access_key = r.Env("access_key_env", ConnectorConfigReader::kRequired);
+  cc.secret_key = r.Env("secret_key_env", ConnectorConfigReader::kRequired);
+  cc.path_style = r.Bool("path_style", cc.path_style);
+  const nlohmann::json* objects = r.Raw("objects", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
 
   auto client = s3::Client::Make(cc);
   if (!client.ok()) {

@@ -20,6 +20,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/util/base64.h"
 
 namespace lethe {
@@ -39,23 +40,6 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-// A statement borrowed from the connector's cache: reset and unbound when the
-// borrower is done, so the next user finds it fresh.
-class CachedStmt {
- public:
-  explicit CachedStmt(sqlite3_stmt* s) : s_(s) {}
-  ~CachedStmt() {
-    if (s_ == nullptr) return;
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  CachedStmt(const CachedStmt&) = delete;
-  CachedStmt& operator=(const CachedStmt&) = delete;
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
 
 // Keyed hash for "hash" masks, as an SQL function so a mask is one UPDATE:
 // lethe_mask_hash(key, value). Values already masked are returned unchanged,
@@ -153,6 +137,11 @@ class SqliteConnector : public Connector {
     return st;
   }
 
+  // Re-entry (connector.h): Find takes mu_ only around each SQLite call,
+  // never while the sink runs, so a sink may call this connector again, on
+  // its thread or another. SQLite allows a write on the handle while a read
+  // statement is pending; a statement in use is checked out of the cache,
+  // so a nested Find with the same SQL prepares its own.
   Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
     return Query(c, m, nullptr, sink);
   }
@@ -169,6 +158,8 @@ class SqliteConnector : public Connector {
     if (a.kind == EraseAction::Kind::kKeep || keys.empty()) return int64_t{0};
     std::string set;
     std::vector<std::string> set_binds;  // bound before the keys
+    std::string changes;                 // masks: true for rows the mask changes
+    std::vector<std::string> changes_binds;  // bound after the keys
     if (a.kind == EraseAction::Kind::kMask) {
       // An empty SET would turn this into a DELETE below: refuse it instead.
       if (a.mask.empty()) return Status::Invalid("mask names no columns", c.pointer + "/erase/mask");
@@ -176,22 +167,29 @@ class SqliteConnector : public Connector {
         Result<std::string> q = QuoteIdentifier(col, c.pointer + "/erase/mask/" + exec::PointerToken(col));
         if (!q.ok()) return q.status();
         if (!set.empty()) set += ", ";
+        // Each column's new value, once for SET and once for the WHERE that
+        // leaves rows already masked alone (so a re-run reports 0 changed).
+        std::string value;
         if (how == "null") {
-          set += *q + " = NULL";
+          value = "NULL";
         } else if (how == "redact") {
-          set += *q + " = ?";
+          value = "?";
           set_binds.emplace_back(exec::kRedacted);
+          changes_binds.emplace_back(exec::kRedacted);
         } else if (how == "hash") {
-          set += *q + " = lethe_mask_hash(?, " + *q + ")";
+          value = "lethe_mask_hash(?, " + *q + ")";
           set_binds.push_back(a.hash_key);
+          changes_binds.push_back(a.hash_key);
         } else {
           return Status::Invalid("unknown mask \"" + how + "\"", c.pointer + "/erase/mask/" + exec::PointerToken(col));
         }
+        set += *q + " = " + value;
+        changes += (changes.empty() ? "" : " OR ") + *q + " IS NOT " + value;
       }
     } else if (a.kind != EraseAction::Kind::kDelete) {
       return Status::Invalid("sqlite collections support erase delete, keep or mask", c.pointer + "/erase");
     }
-    return WriteByKeys(c, keys, set, set_binds, nullptr);
+    return WriteByKeys(c, keys, set, set_binds, nullptr, changes, changes_binds);
   }
 
   Result<int64_t> Update(const CollectionSpec& c, const std::vector<std::string>& keys,
@@ -205,18 +203,42 @@ class SqliteConnector : public Connector {
       if (!set.empty()) set += ", ";
       set += *q + " = ?";
     }
-    return WriteByKeys(c, keys, set, {}, &values);
+    return WriteByKeys(c, keys, set, {}, &values, "", {});
   }
 
  private:
+  // A statement checked out of the cache (see Prepared): reset, unbound and
+  // put back when its user is done, so the next user finds it fresh.
+  // `lock` is the user's lock on mu_, held or not when it is done.
+  class Checkout {
+   public:
+    Checkout(SqliteConnector* c, std::unique_lock<std::mutex>& lock, std::string sql, sqlite3_stmt* s)
+        : c_(c), lock_(lock), sql_(std::move(sql)), s_(s) {}
+    ~Checkout() {
+      if (!lock_.owns_lock()) lock_.lock();
+      c_->Return(sql_, s_);
+    }
+    Checkout(const Checkout&) = delete;
+    Checkout& operator=(const Checkout&) = delete;
+    sqlite3_stmt* get() const { return s_; }
+
+   private:
+    SqliteConnector* c_;
+    std::unique_lock<std::mutex>& lock_;
+    std::string sql_;
+    sqlite3_stmt* s_;
+  };
+
   // Find, reading every column (columns null) or only the key and `columns`.
   Status Query(const CollectionSpec& c, const Match& m, const std::vector<std::string>* columns,
                const std::function<Status(const Item&)>& sink) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": Find before Connect");
     Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
     if (!table.ok()) return table.status();
-    const TableInfo& info = tables_[c.name];
+    auto found = tables_.find(c.name);
+    if (found == tables_.end()) return Status::Invalid("sqlite connector " + name_ + " has no collection " + c.name);
+    const TableInfo& info = found->second;  // tables_ changes only in Connect
 
     std::string where;
     std::vector<Param> binds;
@@ -240,15 +262,17 @@ class SqliteConnector : public Connector {
       }
     }
     std::string sql = "SELECT " + key_expr + " AS lethe_key__" + select + " FROM " + *table + " WHERE " + where;
-    sqlite3_stmt* prepared = Prepared(sql);
+    sqlite3_stmt* prepared = Prepared(sql, /*checkout=*/true);
     if (prepared == nullptr) return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
-    CachedStmt stmt(prepared);
+    Checkout stmt(this, lock, sql, prepared);
     for (size_t i = 0; i < binds.size(); ++i) Bind(stmt.get(), static_cast<int>(i + 1), binds[i]);
     int ncol = sqlite3_column_count(stmt.get());
     std::vector<std::string> names;  // read once, not once a row
     for (int i = 1; i < ncol; ++i) names.emplace_back(sqlite3_column_name(stmt.get(), i));
+    const bool vec0 = info.vec0;
     Item item;
     while (true) {
+      if (!lock.owns_lock()) lock.lock();
       int rc = sqlite3_step(stmt.get());
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) {
@@ -256,17 +280,20 @@ class SqliteConnector : public Connector {
       }
       nlohmann::json::object_t fields;
       item.key = ColumnText(stmt.get(), 0);
-      for (int i = 1; i < ncol; ++i) fields.emplace(names[i - 1], ColumnJson(stmt.get(), i, info.vec0));
+      for (int i = 1; i < ncol; ++i) fields.emplace(names[i - 1], ColumnJson(stmt.get(), i, vec0));
       item.fields = std::move(fields);
+      lock.unlock();  // never held while the caller's sink runs
       LETHE_RETURN_IF_ERROR(sink(item));
     }
     return Status::Ok();
   }
 
   // One transaction: DELETE (set empty) or UPDATE ... SET `set` for these keys.
-  // Binds `set_binds` then (json_values' values, in order) then the keys.
+  // Binds `set_binds` then (json_values' values, in order) then the keys,
+  // then `only_binds` for the extra condition `only` (if not empty).
   Result<int64_t> WriteByKeys(const CollectionSpec& c, const std::vector<std::string>& keys, const std::string& set,
-                              const std::vector<std::string>& set_binds, const nlohmann::json* json_values) {
+                              const std::vector<std::string>& set_binds, const nlohmann::json* json_values,
+                              const std::string& only, const std::vector<std::string>& only_binds) {
     std::lock_guard<std::mutex> lock(mu_);
     if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": write before Connect");
     Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
@@ -287,12 +314,21 @@ class SqliteConnector : public Connector {
       std::string sql = set.empty() ? "DELETE FROM " + *table : "UPDATE " + *table + " SET " + set;
       sql += " WHERE " + key_col + " IN " +
              InList(keys.begin() + start, keys.begin() + start + n, key_kind, &key_binds);
-      sqlite3_stmt* prepared = Prepared(sql);
+      if (!only.empty()) sql += " AND (" + only + ")";
+      sqlite3_stmt* prepared = Prepared(sql, /*checkout=*/false);
       if (prepared == nullptr) {
         st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
         break;
       }
-      CachedStmt stmt(prepared);
+      // Borrowed in place: this write holds mu_ until the statement is done.
+      struct Fresh {
+        sqlite3_stmt* s;
+        ~Fresh() {
+          sqlite3_reset(s);
+          sqlite3_clear_bindings(s);
+        }
+        sqlite3_stmt* get() const { return s; }
+      } stmt{prepared};
       int idx = 1;
       for (const auto& b : set_binds) {
         sqlite3_bind_text(stmt.get(), idx++, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
@@ -301,6 +337,9 @@ class SqliteConnector : public Connector {
         for (const auto& [col, v] : json_values->items()) BindJson(stmt.get(), idx++, v);
       }
       for (const auto& b : key_binds) Bind(stmt.get(), idx++, b);
+      for (const auto& b : only_binds) {
+        sqlite3_bind_text(stmt.get(), idx++, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+      }
       if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
         st = Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
         break;
@@ -322,10 +361,17 @@ class SqliteConnector : public Connector {
   // The prepared statement for `sql` (caller holds mu_), or nullptr with the
   // error in sqlite3_errmsg. Batches repeat the same SQL (an IN list of the
   // same length), and compiling a 500-parameter IN list costs more than
-  // running it, so statements are kept and reused across batches.
-  sqlite3_stmt* Prepared(const std::string& sql) {
+  // running it, so statements are kept and reused across batches. With
+  // `checkout` the statement leaves the cache until Return: a Find keeps
+  // it across sink calls, when mu_ is not held and a nested Find may want
+  // the same SQL.
+  sqlite3_stmt* Prepared(const std::string& sql, bool checkout) {
     auto it = statements_.find(sql);
-    if (it != statements_.end()) return it->second;
+    if (it != statements_.end()) {
+      sqlite3_stmt* s = it->second;
+      if (checkout) statements_.erase(it);
+      return s;
+    }
     // Bounded: distinct SQL texts are few (one per table, action and batch
     // length); when that is exceeded, start over rather than grow.
     if (statements_.size() >= kMaxStatements) DropStatements();
@@ -334,8 +380,16 @@ class SqliteConnector : public Connector {
       sqlite3_finalize(s);
       return nullptr;
     }
-    statements_.emplace(sql, s);
+    if (!checkout) statements_.emplace(sql, s);
     return s;
+  }
+
+  // Puts a checked-out statement back (caller holds mu_); finalizes it when
+  // a nested user already put one back for the same SQL.
+  void Return(const std::string& sql, sqlite3_stmt* s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (statements_.size() >= kMaxStatements || !statements_.emplace(sql, s).second) sqlite3_finalize(s);
   }
 
   void DropStatements() {
@@ -550,43 +604,13 @@ class SqliteConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> MakeSqliteConnector(const nlohmann::json& j, const std::string& pointer,
                                                        const ConnectorContext& ctx) {
-  if (!j.is_object()) return Status::Invalid("a connector must be an object", pointer);
-  std::string name, path;
-  std::vector<std::string> extensions;
+  ConnectorConfigReader r(j, pointer, ctx, "sqlite");
+  std::string name = r.Name();
+  std::string path = r.Path("path", ConnectorConfigReader::kRequired);
+  std::vector<std::string> extensions = r.Paths("extensions");
+  const nlohmann::json* colls = r.NonEmptyArray("collections", ConnectorConfigReader::kRequired);
+  LETHE_RETURN_IF_ERROR(r.Finish());
   std::vector<CollectionSpec> collections;
-  const nlohmann::json* colls = nullptr;
-  auto resolve = [&](const std::string& p) {
-    std::filesystem::path fp(p);
-    return fp.is_absolute() || ctx.base_dir.empty() ? p : (std::filesystem::path(ctx.base_dir) / fp).string();
-  };
-  for (const auto& [k, v] : j.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
-    if (k == "name") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a non-empty string", p);
-      name = v.get<std::string>();
-    } else if (k == "type") {
-      if (v != "sqlite") return Status::Invalid("must be \"sqlite\"", p);
-    } else if (k == "path") {
-      if (!v.is_string() || v.get<std::string>().empty()) return Status::Invalid("must be a file path", p);
-      path = resolve(v.get<std::string>());
-    } else if (k == "extensions") {
-      if (!v.is_array()) return Status::Invalid("must be an array of paths", p);
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string() || v[i].get<std::string>().empty()) {
-          return Status::Invalid("must be a path", p + "/" + std::to_string(i));
-        }
-        extensions.push_back(resolve(v[i].get<std::string>()));
-      }
-    } else if (k == "collections") {
-      if (!v.is_array() || v.empty()) return Status::Invalid("must be a non-empty array", p);
-      colls = &v;
-    } else {
-      return Status::Invalid("unknown key \"" + k + "\"", p);
-    }
-  }
-  if (name.empty()) return Status::Invalid("connector needs a \"name\"", pointer);
-  if (path.empty()) return Status::Invalid("sqlite connector needs a \"path\"", pointer);
-  if (colls == nullptr) return Status::Invalid("connector needs \"collections\"", pointer);
   std::set<std::string> seen;
   for (size_t i = 0; i < colls->size(); ++i) {
     std::string p = pointer + "/collections/" + std::to_string(i);

@@ -51,22 +51,46 @@ struct Record {
   Time created_at{};
 };
 
+// Thread safety: every method is thread-safe, and a Store may be shared by
+// all threads of a process; writes that must not interleave are single
+// transactions (or single conditional statements), so they are also atomic
+// across processes sharing the store. Exception: SetAuditChain, called once
+// before any other use.
+//
+// Re-entry: ScrubRequests runs its callbacks inside its transaction, with the
+// store's lock held. They must be pure functions of their argument and never
+// call back into the Store (that would deadlock). No other method takes a
+// callback.
+//
+// Outcomes, unless a method says otherwise: OK; kNotFound for a request id
+// that does not exist; kConflict for a write that lost a race (a stale
+// version, a lease held by someone else) or a duplicate key; kInvalid for a
+// malformed argument (a filter, a cursor); kIo when the store's files or
+// database fail. A failed write changes nothing.
 class Store {
  public:
   virtual ~Store() = default;
 
   // Opens the store named by config's "store" object ({"sqlite": path} or
   // {"postgres": dsn}); relative paths are resolved against base_dir.
-  // Runs migrations.
+  // Runs migrations. kInvalid (field "/store/..."): a config the store
+  // cannot use; kIo: the file cannot be opened or migrated.
   static Result<std::unique_ptr<Store>> Open(const nlohmann::json& store_config, const std::string& base_dir);
 
   // --- requests: each write commits request + event + audit entry together.
+  // REQUIRES: r.id is new. kConflict when a request with r.id exists.
   virtual Status Insert(const Request& r, const Event& e, AuditEntry audit) = 0;
-  // r.version must equal the stored version (else kConflict: someone else changed it);
-  // the stored version becomes r.version + 1.
+  // r.version must equal the stored version; the stored version becomes
+  // r.version + 1. kConflict when the version moved on (someone else changed
+  // it) or there is no request r.id: reload with Get, then decide again.
   virtual Status Update(const Request& r, const Event& e, AuditEntry audit) = 0;
+  // kNotFound when there is no such request.
   virtual Result<Request> Get(const std::string& id) = 0;
+  // One page in (due_at, id) order; the limit is clamped to 1..500.
+  // kInvalid (field "/cursor"): a cursor this store did not make.
   virtual Result<RequestPage> List(const RequestFilter& f) = 0;
+  // The request's timeline, oldest first; empty (not kNotFound) for an
+  // unknown id.
   virtual Result<std::vector<Event>> Events(const std::string& request_id) = 0;
   // Requests whose status is one of `statuses`, oldest first (workers, scheduler).
   virtual Result<std::vector<Request>> WithStatus(const std::vector<RequestStatus>& statuses, int limit) = 0;
@@ -85,6 +109,8 @@ class Store {
   // string). Afterwards the old text must not be recoverable from the store's
   // files (SQLite: secure_delete is on for every write, and the WAL is
   // checkpointed and truncated here).
+  // REQUIRES: `scrub` and `leave` never call back into the Store (they run
+  // under its lock). Unknown ids are skipped. All or nothing.
   virtual Status ScrubRequests(const std::vector<std::string>& request_ids,
                                const std::function<std::string(const std::string&)>& scrub,
                                const std::function<bool(const Record&)>& leave) = 0;
@@ -123,8 +149,9 @@ class Store {
   virtual Status UpdateLeased(const Request& r, const std::string& owner, const Event& e, AuditEntry audit) = 0;
 
   // --- tasks: unique by (request_id, connector, collection, action).
+  // Empty (not kNotFound) for an unknown request.
   virtual Result<std::vector<Task>> Tasks(const std::string& request_id) = 0;
-  // Inserts or updates; sets t.id.
+  // Inserts or updates (by that unique key); sets t.id.
   virtual Status SaveTask(Task& t) = 0;
 
   // --- audit log.
@@ -140,7 +167,9 @@ class Store {
   // how "exactly once" is made: the first writer wins.
   virtual Result<bool> PutRecordIfAbsent(const Record& r) = 0;
   virtual Status PutRecord(const Record& r) = 0;  // insert or replace
+  // nullopt (not kNotFound) when there is no such record.
   virtual Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& key) = 0;
+  // Deleting a record that is not there is OK (idempotent).
   virtual Status DeleteRecord(const std::string& kind, const std::string& key) = 0;
   // Records of a kind with due_at <= due (or all when due is nullopt), oldest due first.
   virtual Result<std::vector<Record>> Records(const std::string& kind, std::optional<Time> due, int limit) = 0;

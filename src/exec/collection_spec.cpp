@@ -5,6 +5,7 @@
 #include <set>
 
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/util/names.h"
 
 namespace lethe {

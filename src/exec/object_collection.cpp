@@ -4,6 +4,7 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 #include "lethe/time.h"
 
 namespace lethe {
@@ -86,7 +87,7 @@ Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std:
     } else if (k == "erase") {
       if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
       else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
-      else return Status::Invalid("must be \"delete\" or \"keep\"", p);
+      else return Status::Invalid("must be \"delete\" or \"keep\" (objects cannot be masked)", p);
     } else if (k == "retain") {
       Retention r;
       // Objects carry "key", "size" and "modified"; only the last is a date.

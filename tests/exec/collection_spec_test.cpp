@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
 
 using namespace lethe;
 using nlohmann::json;

@@ -1,9 +1,6 @@
 // Integration tests of the chroma connector against a real Chroma server
 // (scripts/services.sh start; LETHE_CHROMA_URL). Each test case makes its own
 // collection through the HTTP API and removes it afterwards.
-#include <curl/curl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -13,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "lethe/connector.h"
+#include "support/services.h"
 
 using lethe::Connector;
 using lethe::EraseAction;
@@ -22,83 +20,40 @@ using nlohmann::json;
 
 namespace {
 
-std::string Url() {
-  const char* v = std::getenv("LETHE_CHROMA_URL");
-  if (!v || !*v) {
-    FAIL("LETHE_CHROMA_URL is not set: start the test services with "
-         "`bash scripts/services.sh start && set -a && . tests/services/.run/env && set +a`");
-  }
-  return v;
-}
+using lethe::test::ChromaCall;
+using lethe::test::kChromaDb;
 
-size_t Append(char* p, size_t s, size_t n, void* ud) {
-  static_cast<std::string*>(ud)->append(p, s * n);
-  return s * n;
-}
-
-// A plain HTTP call for test set-up; fails the test on a transport error.
-json Call(const std::string& method, const std::string& path, const json& body = nullptr, long* code = nullptr) {
-  CURL* c = curl_easy_init();
-  REQUIRE(c != nullptr);
-  std::string url = Url() + path, payload = body.is_null() ? "" : body.dump(), out;
-  curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (!body.is_null()) curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  CURLcode rc = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
-  REQUIRE(rc == CURLE_OK);
-  if (code) *code = status;
-  INFO(method << " " << path << " -> " << status << " " << out);
-  if (!code) REQUIRE((status >= 200 && status < 300));
-  return out.empty() ? json(nullptr) : json::parse(out);
-}
-
-const std::string kDb = "/api/v2/tenants/default_tenant/databases/default_database";
+std::string Url() { return lethe::test::ServiceEnv("LETHE_CHROMA_URL"); }
 
 // A fresh collection with a few subjects' entries.
 class Collection {
  public:
   Collection() {
-    static int counter = 0;
-    name_ = "lethe_t" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-    json created = Call("POST", kDb + "/collections", {{"name", name_}});
-    id_ = created["id"].get<std::string>();
-    Add({{"ids", {"a1", "a2", "a3", "b1", "e1"}},
-         {"embeddings", {{0.5, 1.0, 2.0}, {1.5, -1.0, 0.0}, {3.0, 3.0, 3.0}, {9.0, 9.0, 9.0}, {0.0, 0.0, 1.0}}},
-         {"documents", {"ann chunk 1", "ann chunk 2", nullptr, "bob chunk", "by email"}},
-         {"metadatas",
-          {{{"user_id", "42"}, {"page", 1}},
-           {{"user_id", "42"}, {"page", 2}},
-           {{"user_id", 42}},  // the same subject, stored as a number
-           {{"user_id", "43"}},
-           {{"email", "ann@example.com"}}}}});
-  }
-  ~Collection() {
-    long code = 0;
-    Call("DELETE", kDb + "/collections/" + name_, nullptr, &code);
+    coll_.Add({{"ids", {"a1", "a2", "a3", "b1", "e1"}},
+               {"embeddings", {{0.5, 1.0, 2.0}, {1.5, -1.0, 0.0}, {3.0, 3.0, 3.0}, {9.0, 9.0, 9.0}, {0.0, 0.0, 1.0}}},
+               {"documents", {"ann chunk 1", "ann chunk 2", nullptr, "bob chunk", "by email"}},
+               {"metadatas",
+                {{{"user_id", "42"}, {"page", 1}},
+                 {{"user_id", "42"}, {"page", 2}},
+                 {{"user_id", 42}},  // the same subject, stored as a number
+                 {{"user_id", "43"}},
+                 {{"email", "ann@example.com"}}}}});
   }
 
-  void Add(const json& body) { Call("POST", kDb + "/collections/" + id_ + "/add", body); }
+  void Add(const json& body) { coll_.Add(body); }
   std::vector<std::string> Ids() {
-    json r = Call("POST", kDb + "/collections/" + id_ + "/get", {{"include", json::array()}});
+    json r = coll_.Get({{"include", json::array()}});
     auto ids = r["ids"].get<std::vector<std::string>>();
     std::sort(ids.begin(), ids.end());
     return ids;
   }
   json Metadata(const std::string& id) {
-    json r = Call("POST", kDb + "/collections/" + id_ + "/get", {{"ids", {id}}, {"include", {"metadatas"}}});
+    json r = coll_.Get({{"ids", {id}}, {"include", {"metadatas"}}});
     return r["metadatas"][0];
   }
 
   json Config(json extra = json::object()) const {
-    json coll = {{"name", name_},
+    json coll = {{"name", name()},
                  {"where", {{"user_id", "{app.users.id}"}, {"email", "{identity.email}"}}},
                  {"categories", {"cv"}},
                  {"portable", true},
@@ -111,37 +66,23 @@ class Collection {
             {"database", "default_database"},
             {"collections", {coll}}};
   }
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return coll_.name(); }
 
  private:
-  std::string name_;
-  std::string id_;
+  lethe::test::ChromaCollection coll_;
 };
 
 lethe::Result<std::unique_ptr<Connector>> Make(const json& config) {
-  const lethe::ConnectorFactory* f = lethe::FindConnectorType("chroma");
-  REQUIRE(f != nullptr);
-  return (*f)(config, "/connectors/2", lethe::ConnectorContext{});
+  return lethe::test::MakeConnector("chroma", config, lethe::ConnectorContext{}, "/connectors/2");
 }
 
 std::unique_ptr<Connector> MakeConnected(const json& config) {
-  auto c = Make(config);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  Status s = (*c)->Connect();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  return std::move(*c);
+  return lethe::test::MakeConnected("chroma", config, lethe::ConnectorContext{}, "/connectors/2");
 }
 
+// Items sorted by key.
 std::vector<Item> FindAll(Connector& conn, const lethe::Match& m) {
-  std::vector<Item> items;
-  Status s = conn.Find(conn.collections()[0], m, [&](const Item& i) {
-    items.push_back(i);
-    return Status::Ok();
-  });
-  INFO(s.ToString());
-  REQUIRE(s.ok());
+  std::vector<Item> items = lethe::test::FindAll(conn, conn.collections()[0], m);
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
   return items;
 }

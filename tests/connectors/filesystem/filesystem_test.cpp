@@ -8,6 +8,7 @@
 #include <set>
 
 #include "lethe/connector.h"
+#include "support/support.h"
 
 namespace fs = std::filesystem;
 using lethe::EraseAction;
@@ -17,36 +18,13 @@ using lethe::Status;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "lethe-fs-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void Write(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out << content;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+// Temp dirs and files: tests/support/support.h.
+using lethe::test::TempDir;
+using lethe::test::ReadFile;
+using lethe::test::WriteFile;
 
 lethe::Result<std::unique_ptr<lethe::Connector>> Make(const nlohmann::json& cfg, const std::string& base) {
-  const lethe::ConnectorFactory* f = lethe::FindConnectorType("filesystem");
-  REQUIRE(f != nullptr);
-  lethe::ConnectorContext ctx;
-  ctx.base_dir = base;
-  return (*f)(cfg, "/connectors/1", ctx);
+  return lethe::test::MakeConnector("filesystem", cfg, lethe::test::Context(base), "/connectors/1");
 }
 
 nlohmann::json Config(const std::string& prefix = "{app.users.id}/") {
@@ -75,17 +53,17 @@ struct World {
   fs::path root;
   std::unique_ptr<lethe::Connector> conn;
   explicit World(const std::string& prefix = "{app.users.id}/") {
-    root = dir.path / "root";
-    Write(root / "42/cv.pdf", "cv of 42");
-    Write(root / "42/photos/a.jpg", std::string(1000, 'a'));
-    Write(root / "420/cv.pdf", "cv of 420");
-    Write(root / "4/cv.pdf", "cv of 4");
-    Write(root / "42.txt", "not in the directory 42");
-    Write(root / "uploads/42_a.pdf", "a");
-    Write(root / "uploads/42_more/b.pdf", "b");
-    Write(root / "uploads/420_c.pdf", "c");
-    Write(dir.path / "outside/secret.txt", "secret");
-    auto c = Make(Config(prefix), dir.path.string());
+    root = dir.path() / "root";
+    WriteFile(root / "42/cv.pdf", "cv of 42");
+    WriteFile(root / "42/photos/a.jpg", std::string(1000, 'a'));
+    WriteFile(root / "420/cv.pdf", "cv of 420");
+    WriteFile(root / "4/cv.pdf", "cv of 4");
+    WriteFile(root / "42.txt", "not in the directory 42");
+    WriteFile(root / "uploads/42_a.pdf", "a");
+    WriteFile(root / "uploads/42_more/b.pdf", "b");
+    WriteFile(root / "uploads/420_c.pdf", "c");
+    WriteFile(dir.path() / "outside/secret.txt", "secret");
+    auto c = Make(Config(prefix), dir.path().string());
     REQUIRE(c.ok());
     conn = std::move(*c);
     REQUIRE(conn->Connect().ok());
@@ -100,7 +78,7 @@ TEST_CASE("filesystem config becomes one object collection per entry", "[filesys
   cfg["objects"].push_back({{"name", "avatars"}, {"prefix", "avatars/{app.users.id}."}, {"erase", "keep"}});
   cfg["objects"].push_back({{"prefix", "tax/{app.users.id}/"},
                             {"retain", {{"basis", "legal_obligation"}, {"period", "P10Y"}, {"from", "modified"}}}});
-  auto c = Make(cfg, d.path.string());
+  auto c = Make(cfg, d.path().string());
   REQUIRE(c.ok());
   const auto& specs = (*c)->collections();
   REQUIRE(specs.size() == 3);
@@ -127,7 +105,7 @@ TEST_CASE("filesystem config becomes one object collection per entry", "[filesys
 TEST_CASE("filesystem config errors name the field", "[filesystem]") {
   TempDir d;
   auto field = [&](nlohmann::json cfg) {
-    auto c = Make(cfg, d.path.string());
+    auto c = Make(cfg, d.path().string());
     REQUIRE_FALSE(c.ok());
     CHECK(c.status().code() == lethe::Code::kInvalid);
     return c.status().field();
@@ -226,21 +204,21 @@ TEST_CASE("filesystem refuses prefixes and keys that leave the root", "[filesyst
   // A key outside the subject's prefix is refused even though it is in the root.
   CHECK_FALSE(w.conn->Erase(c, Prefix({"42/"}), {"420/cv.pdf"}, c.erase).ok());
   CHECK(fs::exists(w.root / "420/cv.pdf"));
-  CHECK(fs::exists(w.dir.path / "outside/secret.txt"));
+  CHECK(fs::exists(w.dir.path() / "outside/secret.txt"));
 }
 
 TEST_CASE("filesystem never follows symlinks out of the root", "[filesystem]") {
   World w;
   const auto& c = w.conn->collections()[0];
-  fs::create_directory_symlink(w.dir.path / "outside", w.root / "666");
-  fs::create_symlink(w.dir.path / "outside/secret.txt", w.root / "42/stolen.txt");
+  fs::create_directory_symlink(w.dir.path() / "outside", w.root / "666");
+  fs::create_symlink(w.dir.path() / "outside/secret.txt", w.root / "42/stolen.txt");
   fs::create_symlink(w.root / "42/cv.pdf", w.root / "42/alias.pdf");  // inside: fine
 
   // A prefix directory that is a symlink out of the root is refused.
   CHECK_FALSE(Keys(*w.conn, Prefix({"666/"})).ok());
   auto erased = w.conn->Erase(c, Prefix({"666/"}), {"666/secret.txt"}, c.erase);
   CHECK_FALSE(erased.ok());
-  CHECK(fs::exists(w.dir.path / "outside/secret.txt"));
+  CHECK(fs::exists(w.dir.path() / "outside/secret.txt"));
 
   // A file symlink leaving the root is not listed and cannot be read.
   auto keys = Keys(*w.conn, Prefix({"42/"}));
@@ -260,14 +238,14 @@ TEST_CASE("filesystem never follows symlinks out of the root", "[filesystem]") {
   REQUIRE(r.ok());
   CHECK(*r == 1);
   CHECK_FALSE(fs::exists(fs::symlink_status(w.root / "42/stolen.txt")));
-  CHECK(Slurp(w.dir.path / "outside/secret.txt") == "secret");
+  CHECK(ReadFile(w.dir.path() / "outside/secret.txt") == "secret");
 }
 
 TEST_CASE("filesystem streams object content in bounded chunks", "[filesystem]") {
   World w;
   std::string big;
   for (int i = 0; i < 300000; ++i) big += static_cast<char>('a' + i % 26);
-  Write(w.root / "42/big.bin", big);
+  WriteFile(w.root / "42/big.bin", big);
   Item it;
   it.key = "42/big.bin";
   std::string got;
@@ -338,7 +316,7 @@ TEST_CASE("filesystem erase keeps directories outside the prefix and honours kee
 
 TEST_CASE("filesystem connect fails on a missing root", "[filesystem]") {
   TempDir d;
-  auto c = Make(Config(), d.path.string());
+  auto c = Make(Config(), d.path().string());
   REQUIRE(c.ok());
   CHECK((*c)->Connect().code() == lethe::Code::kUnavailable);
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "lethe/connector.h"
+#include "support/support.h"
 
 namespace fs = std::filesystem;
 using lethe::EraseAction;
@@ -19,29 +20,10 @@ using lethe::Status;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "lethe-jsonl-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void Write(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out << content;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+// Temp dirs and files: tests/support/support.h.
+using lethe::test::TempDir;
+using lethe::test::ReadFile;
+using lethe::test::WriteFile;
 
 ino_t Inode(const fs::path& p) {
   struct stat st;
@@ -59,11 +41,7 @@ nlohmann::json Config(nlohmann::json erase = "drop") {
 }
 
 lethe::Result<std::unique_ptr<lethe::Connector>> Make(const nlohmann::json& cfg, const std::string& base) {
-  const lethe::ConnectorFactory* f = lethe::FindConnectorType("jsonl");
-  REQUIRE(f != nullptr);
-  lethe::ConnectorContext ctx;
-  ctx.base_dir = base;
-  return (*f)(cfg, "/connectors/2", ctx);
+  return lethe::test::MakeConnector("jsonl", cfg, lethe::test::Context(base), "/connectors/2");
 }
 
 const Match kAda = {{"user_id", {"42"}}, {"email", {"ada@example.com"}}};
@@ -85,10 +63,10 @@ struct World {
   TempDir dir;
   std::unique_ptr<lethe::Connector> conn;
   explicit World(nlohmann::json erase = "drop") {
-    Write(dir.path / "logs/app.jsonl", kApp);
-    Write(dir.path / "logs/other.jsonl", "{\"user_id\":7}\n{\"user_id\":8}\n");
-    Write(dir.path / "logs/app.txt", "{\"user_id\":42}\n");  // not matched by the glob
-    auto c = Make(Config(erase), dir.path.string());
+    WriteFile(dir.path() / "logs/app.jsonl", kApp);
+    WriteFile(dir.path() / "logs/other.jsonl", "{\"user_id\":7}\n{\"user_id\":8}\n");
+    WriteFile(dir.path() / "logs/app.txt", "{\"user_id\":42}\n");  // not matched by the glob
+    auto c = Make(Config(erase), dir.path().string());
     REQUIRE(c.ok());
     conn = std::move(*c);
     REQUIRE(conn->Connect().ok());
@@ -124,7 +102,7 @@ long MaxRssKb() {
 
 TEST_CASE("jsonl config becomes the collection \"lines\"", "[jsonl]") {
   TempDir d;
-  auto c = Make(Config({{"redact", {"email", "ip"}}}), d.path.string());
+  auto c = Make(Config({{"redact", {"email", "ip"}}}), d.path().string());
   REQUIRE(c.ok());
   const auto& specs = (*c)->collections();
   REQUIRE(specs.size() == 1);
@@ -141,13 +119,13 @@ TEST_CASE("jsonl config becomes the collection \"lines\"", "[jsonl]") {
   CHECK(specs[0].links[0].pointer == "/connectors/2/match/email");
   CHECK(specs[0].links[1].column == "user_id");
 
-  auto drop = Make(Config(), d.path.string());
+  auto drop = Make(Config(), d.path().string());
   REQUIRE(drop.ok());
   CHECK((*drop)->collections()[0].erase.kind == EraseAction::Kind::kDrop);
 
   nlohmann::json retained = Config();
   retained["retain"] = {{"basis", "legal_claims"}, {"period", "P3Y"}};
-  auto r = Make(retained, d.path.string());
+  auto r = Make(retained, d.path().string());
   REQUIRE(r.ok());
   CHECK((*r)->collections()[0].erase.kind == EraseAction::Kind::kKeep);
   REQUIRE((*r)->collections()[0].retain);
@@ -157,7 +135,7 @@ TEST_CASE("jsonl config becomes the collection \"lines\"", "[jsonl]") {
 TEST_CASE("jsonl config errors name the field", "[jsonl]") {
   TempDir d;
   auto field = [&](nlohmann::json cfg) {
-    auto c = Make(cfg, d.path.string());
+    auto c = Make(cfg, d.path().string());
     REQUIRE_FALSE(c.ok());
     CHECK(c.status().code() == lethe::Code::kInvalid);
     return c.status().field();
@@ -203,15 +181,15 @@ TEST_CASE("jsonl finds the subject's lines, streaming, and skips what is not JSO
 
 TEST_CASE("jsonl drop rewrites only affected files, atomically, leaving other lines byte for byte", "[jsonl]") {
   World w;
-  fs::path app = w.dir.path / "logs/app.jsonl", other = w.dir.path / "logs/other.jsonl";
+  fs::path app = w.dir.path() / "logs/app.jsonl", other = w.dir.path() / "logs/other.jsonl";
   ino_t app_before = Inode(app), other_before = Inode(other);
   // A temp file left by a crashed rewrite is cleaned up.
-  Write(w.dir.path / "logs/.app.jsonl.lethe-tmp-Ab12Cd", "half");
+  WriteFile(w.dir.path() / "logs/.app.jsonl.lethe-tmp-Ab12Cd", "half");
 
   auto r = w.conn->Erase(w.lines(), kAda, {}, w.lines().erase);
   REQUIRE(r.ok());
   CHECK(*r == 4);
-  CHECK(Slurp(app) ==
+  CHECK(ReadFile(app) ==
         "{\"ts\":2,\"user_id\":420,\"event\":\"login\",\"ip\":\"10.0.0.2\"}\n"
         "not json at all, user_id 42\n"
         "\n"
@@ -220,8 +198,8 @@ TEST_CASE("jsonl drop rewrites only affected files, atomically, leaving other li
         "{\"ts\":7,\"email\":\"bob@example.com\"}");
   CHECK(Inode(app) != app_before);           // replaced by rename
   CHECK(Inode(other) == other_before);       // untouched: nothing of the subject in it
-  CHECK(Slurp(w.dir.path / "logs/app.txt") == "{\"user_id\":42}\n");
-  CHECK(TempFiles(w.dir.path / "logs").empty());
+  CHECK(ReadFile(w.dir.path() / "logs/app.txt") == "{\"user_id\":42}\n");
+  CHECK(TempFiles(w.dir.path() / "logs").empty());
   CHECK(w.Keys().empty());
 
   // Idempotent: a second run changes and rewrites nothing.
@@ -234,11 +212,11 @@ TEST_CASE("jsonl drop rewrites only affected files, atomically, leaving other li
 
 TEST_CASE("jsonl redact replaces fields and keeps the line's shape", "[jsonl]") {
   World w(nlohmann::json{{"redact", {"email", "ip", "user_id"}}});
-  fs::path app = w.dir.path / "logs/app.jsonl";
+  fs::path app = w.dir.path() / "logs/app.jsonl";
   auto r = w.conn->Erase(w.lines(), kAda, {}, w.lines().erase);
   REQUIRE(r.ok());
   CHECK(*r == 4);
-  CHECK(Slurp(app) ==
+  CHECK(ReadFile(app) ==
         "{\"ts\":1,\"user_id\":\"[redacted]\",\"event\":\"login\",\"ip\":\"[redacted]\"}\n"
         "{\"ts\":2,\"user_id\":420,\"event\":\"login\",\"ip\":\"10.0.0.2\"}\n"
         "not json at all, user_id 42\n"
@@ -250,16 +228,16 @@ TEST_CASE("jsonl redact replaces fields and keeps the line's shape", "[jsonl]") 
         "{\"ts\":6,\"user\":{\"user_id\":42}}\n"
         "{\"ts\":7,\"email\":\"bob@example.com\"}");
   CHECK(w.Keys().empty());
-  CHECK(TempFiles(w.dir.path / "logs").empty());
+  CHECK(TempFiles(w.dir.path() / "logs").empty());
 }
 
 TEST_CASE("jsonl redact that keeps the match field stays idempotent", "[jsonl]") {
   World w(nlohmann::json{{"redact", {"ip"}}});
-  fs::path app = w.dir.path / "logs/app.jsonl";
+  fs::path app = w.dir.path() / "logs/app.jsonl";
   auto r = w.conn->Erase(w.lines(), kAda, {}, w.lines().erase);
   REQUIRE(r.ok());
   CHECK(*r == 2);  // only lines 1 and 5 have an ip
-  std::string after = Slurp(app);
+  std::string after = ReadFile(app);
   CHECK(after.find("10.0.0.1") == std::string::npos);
   CHECK(after.find("10.0.0.3") == std::string::npos);
   CHECK(after.find("10.0.0.2") != std::string::npos);
@@ -270,30 +248,30 @@ TEST_CASE("jsonl redact that keeps the match field stays idempotent", "[jsonl]")
   REQUIRE(again.ok());
   CHECK(*again == 0);
   CHECK(Inode(app) == ino);
-  CHECK(Slurp(app) == after);
+  CHECK(ReadFile(app) == after);
 }
 
 TEST_CASE("jsonl keep changes nothing and mask is refused", "[jsonl]") {
   World w;
-  fs::path app = w.dir.path / "logs/app.jsonl";
+  fs::path app = w.dir.path() / "logs/app.jsonl";
   EraseAction keep;
   keep.kind = EraseAction::Kind::kKeep;
   auto r = w.conn->Erase(w.lines(), kAda, {}, keep);
   REQUIRE(r.ok());
   CHECK(*r == 0);
-  CHECK(Slurp(app) == kApp);
+  CHECK(ReadFile(app) == kApp);
   EraseAction mask;
   mask.kind = EraseAction::Kind::kMask;
   CHECK_FALSE(w.conn->Erase(w.lines(), kAda, {}, mask).ok());
-  CHECK(Slurp(app) == kApp);
+  CHECK(ReadFile(app) == kApp);
 }
 
 TEST_CASE("jsonl concurrent erasures of one file lose nothing", "[jsonl]") {
   TempDir d;
   std::string content;
   for (int i = 0; i < 20000; ++i) content += "{\"user_id\":" + std::to_string(i % 4) + ",\"n\":" + std::to_string(i) + "}\n";
-  Write(d.path / "logs/big.jsonl", content);
-  auto c = Make(Config(), d.path.string());
+  WriteFile(d.path() / "logs/big.jsonl", content);
+  auto c = Make(Config(), d.path().string());
   REQUIRE(c.ok());
   auto& conn = **c;
   const auto& spec = conn.collections()[0];
@@ -306,7 +284,7 @@ TEST_CASE("jsonl concurrent erasures of one file lose nothing", "[jsonl]") {
   REQUIRE(r2.ok());
   CHECK(*r1 == 5000);
   CHECK(*r2 == 5000);
-  std::ifstream in(d.path / "logs/big.jsonl");
+  std::ifstream in(d.path() / "logs/big.jsonl");
   std::string line;
   int lines = 0;
   while (std::getline(in, line)) {
@@ -319,7 +297,7 @@ TEST_CASE("jsonl concurrent erasures of one file lose nothing", "[jsonl]") {
 
 TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
   TempDir d;
-  fs::path big = d.path / "logs/big.jsonl";
+  fs::path big = d.path() / "logs/big.jsonl";
   fs::create_directories(big.parent_path());
   int64_t subject_lines = 0, total = 0;
   {
@@ -333,7 +311,7 @@ TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
           << "\"}\n";
     }
   }
-  auto c = Make(Config(), d.path.string());
+  auto c = Make(Config(), d.path().string());
   REQUIRE(c.ok());
   auto& conn = **c;
   const auto& spec = conn.collections()[0];
@@ -361,11 +339,11 @@ TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
 
 TEST_CASE("jsonl globs are taken relative to a literal base directory", "[jsonl]") {
   TempDir d;
-  fs::path base = d.path / "we[ir]d*dir";  // glob metacharacters in the base must not act as a pattern
-  Write(base / "logs/a.jsonl", "{\"user_id\":42}\n");
-  Write(base / "logs/b.jsonl", "{\"user_id\":42}\n{\"user_id\":1}\n");
-  Write(base / "traces/t.jsonl", "{\"email\":\"ada@example.com\"}\n");
-  Write(base / "logs/.hidden.jsonl", "{\"user_id\":42}\n");  // dot files: not matched by *
+  fs::path base = d.path() / "we[ir]d*dir";  // glob metacharacters in the base must not act as a pattern
+  WriteFile(base / "logs/a.jsonl", "{\"user_id\":42}\n");
+  WriteFile(base / "logs/b.jsonl", "{\"user_id\":42}\n{\"user_id\":1}\n");
+  WriteFile(base / "traces/t.jsonl", "{\"email\":\"ada@example.com\"}\n");
+  WriteFile(base / "logs/.hidden.jsonl", "{\"user_id\":42}\n");  // dot files: not matched by *
   nlohmann::json cfg = Config();
   cfg["files"] = {"logs/*.jsonl", "traces/*.jsonl", (base / "logs/a.jsonl").string()};
   auto c = Make(cfg, base.string());
@@ -391,20 +369,20 @@ TEST_CASE("jsonl globs are taken relative to a literal base directory", "[jsonl]
 
 TEST_CASE("jsonl keeps CRLF endings and compares numbers as text", "[jsonl]") {
   TempDir d;
-  fs::path log = d.path / "logs/crlf.jsonl";
-  Write(log,
+  fs::path log = d.path() / "logs/crlf.jsonl";
+  WriteFile(log,
         "{\"user_id\":42,\"ip\":\"1.1.1.1\"}\r\n"
         "{\"user_id\":42.5,\"ip\":\"2.2.2.2\"}\r\n"
         "{\"user_id\":18446744073709551615,\"ip\":\"3.3.3.3\"}\r\n"
         "{\"user_id\":true,\"ip\":\"4.4.4.4\"}\r\n");
-  auto c = Make(Config({{"redact", {"ip"}}}), d.path.string());
+  auto c = Make(Config({{"redact", {"ip"}}}), d.path().string());
   REQUIRE(c.ok());
   const auto& spec = (*c)->collections()[0];
   Match m = {{"user_id", {"42", "18446744073709551615", "true"}}};
   auto r = (*c)->Erase(spec, m, {}, spec.erase);
   REQUIRE(r.ok());
   CHECK(*r == 2);  // 42 and the unsigned; 42.5 is not 42 and a boolean never matches
-  CHECK(Slurp(log) ==
+  CHECK(ReadFile(log) ==
         "{\"user_id\":42,\"ip\":\"[redacted]\"}\r\n"
         "{\"user_id\":42.5,\"ip\":\"2.2.2.2\"}\r\n"
         "{\"user_id\":18446744073709551615,\"ip\":\"[redacted]\"}\r\n"
@@ -413,7 +391,7 @@ TEST_CASE("jsonl keeps CRLF endings and compares numbers as text", "[jsonl]") {
 
 TEST_CASE("jsonl keeps the log file's permissions across a rewrite", "[jsonl]") {
   World w;
-  fs::path app = w.dir.path / "logs/app.jsonl";
+  fs::path app = w.dir.path() / "logs/app.jsonl";
   fs::permissions(app, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   auto r = w.conn->Erase(w.lines(), kAda, {}, w.lines().erase);
   REQUIRE(r.ok());

@@ -2,13 +2,13 @@
 // executor tests (tests/exec/world.h), with the application tables in
 // PostgreSQL instead. Checks discovery through references, the export, and
 // erasure with delete, retention with masks, keep, and other subjects untouched.
-#include <libpq-fe.h>
 #include <zip.h>
 
 #include <cstdlib>
 
 #include "exec/util.h"
 #include "exec/world.h"
+#include "support/services.h"
 
 using lethe::RequestType;
 using lethe::testing::World;
@@ -18,50 +18,23 @@ namespace {
 
 class PgApp {
  public:
-  PgApp() {
-    const char* dsn = std::getenv("LETHE_PG_DSN");
-    if (!dsn || !*dsn) {
-      FAIL("LETHE_PG_DSN is not set: start the test services with "
-           "`bash scripts/services.sh start && set -a && . tests/services/.run/env && set +a`");
-    }
-    conn_ = PQconnectdb(dsn);
-    REQUIRE(PQstatus(conn_) == CONNECTION_OK);
-    schema_ = "lethe_x" + std::to_string(getpid());
-    Exec("SET client_min_messages = warning");
-    Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
-    Exec("CREATE SCHEMA " + schema_);
-    Exec("SET search_path = " + schema_);
-    Exec(lethe::testing::kAppSchema);
-  }
-  ~PgApp() {
-    PQclear(PQexec(conn_, ("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-    PQfinish(conn_);
-  }
-  void Exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    ExecStatusType st = PQresultStatus(r);
-    INFO(PQresultErrorMessage(r));
-    PQclear(r);
-    REQUIRE((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
-  }
+  PgApp() { db_.Exec(lethe::testing::kAppSchema); }
+  void Exec(const std::string& sql) { db_.Exec(sql); }
+  // "<none>" when there is no row (Scalar says "<null>" for both).
   std::string Text(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
-    std::string v = PQntuples(r) == 0 ? "<none>" : PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0);
-    PQclear(r);
-    return v;
+    if (db_.Scalar("SELECT count(*) FROM (" + sql + ") q") == "0") return "<none>";
+    return db_.Scalar(sql);
   }
   json Connector() const {
     json j = lethe::testing::AppConnector("postgres");
     j.erase("path");
     j["dsn_env"] = "LETHE_PG_DSN";
-    j["schema"] = schema_;
+    j["schema"] = db_.name();
     return j;
   }
 
  private:
-  PGconn* conn_ = nullptr;
-  std::string schema_;
+  lethe::test::PgSchema db_;
 };
 
 }  // namespace

@@ -2,8 +2,6 @@
 // started by scripts/services.sh; LETHE_S3_*). Each test case makes its own
 // bucket. s3rver checks the access key and the x-amz-content-sha256 header
 // but not SigV4 signatures; sigv4_test.cpp checks those against AWS's vectors.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -13,6 +11,7 @@
 
 #include "lethe/connector.h"
 #include "s3/s3_client.h"
+#include "support/s3_bucket.h"
 
 using lethe::Connector;
 using lethe::EraseAction;
@@ -22,42 +21,10 @@ using nlohmann::json;
 
 namespace {
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) {
-    FAIL(name << " is not set: start the test services with "
-              "`bash scripts/services.sh start && set -a && . tests/services/.run/env && set +a`");
-  }
-  return v;
-}
-
-lethe::ConnectorContext Ctx() {
-  lethe::ConnectorContext ctx;
-  ctx.env = [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
-  return ctx;
-}
-
 // A fresh bucket with a few subjects' objects in it.
 class Bucket {
  public:
   Bucket() {
-    static int counter = 0;
-    name_ = "lethe-t" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-    lethe::s3::ClientConfig cc;
-    cc.endpoint = Env("LETHE_S3_ENDPOINT");
-    cc.bucket = name_;
-    cc.access_key = Env("LETHE_S3_ACCESS_KEY");
-    cc.secret_key = Env("LETHE_S3_SECRET_KEY");
-    auto c = lethe::s3::Client::Make(cc);
-    REQUIRE(c.ok());
-    client_ = std::make_unique<lethe::s3::Client>(std::move(*c));
-    Status s = client_->CreateBucket();
-    INFO(s.ToString());
-    REQUIRE(s.ok());
     big_.resize(200 * 1024);
     for (size_t i = 0; i < big_.size(); ++i) big_[i] = static_cast<char>((i * 7919) % 256);  // has NUL bytes
     Put("42/cv.pdf", big_);
@@ -65,80 +32,36 @@ class Bucket {
     Put("420/other.txt", "not 42's");
     Put("43/x.txt", "someone else");
   }
-  ~Bucket() {
-    // Best effort: empty and remove the bucket.
-    std::string token;
-    for (int i = 0; i < 100; ++i) {
-      auto page = client_->List("", token);
-      if (!page.ok()) break;
-      for (const auto& o : page->objects) (void)client_->Delete(o.key);
-      if (!page->truncated) break;
-      token = page->next_token;
-    }
-    (void)client_->DeleteBucket();
-  }
 
-  void Put(const std::string& key, const std::string& body) {
-    Status s = client_->Put(key, body);
-    INFO(key << ": " << s.ToString());
-    REQUIRE(s.ok());
-  }
-  bool Exists(const std::string& key) {
-    auto e = client_->Exists(key);
-    REQUIRE(e.ok());
-    return *e;
-  }
+  void Put(const std::string& key, const std::string& body) { bucket_.Put(key, body); }
+  bool Exists(const std::string& key) { return bucket_.Exists(key); }
 
   json Config() const {
-    return {{"name", "blobs"},
-            {"type", "s3"},
-            {"endpoint", Env("LETHE_S3_ENDPOINT")},
-            {"bucket", name_},
-            {"region", "us-east-1"},
-            {"access_key_env", "LETHE_S3_ACCESS_KEY"},
-            {"secret_key_env", "LETHE_S3_SECRET_KEY"},
-            {"path_style", true},
-            {"objects", json::array({{{"name", "uploads"},
-                                      {"prefix", "{app.users.id}/"},
-                                      {"categories", {"uploads"}},
-                                      {"portable", true},
-                                      {"erase", "delete"}}})}};
+    return bucket_.Config(json::array({{{"name", "uploads"},
+                                        {"prefix", "{app.users.id}/"},
+                                        {"categories", {"uploads"}},
+                                        {"portable", true},
+                                        {"erase", "delete"}}}));
   }
 
   const std::string& big() const { return big_; }
-  lethe::s3::Client& client() { return *client_; }
+  lethe::s3::Client& client() { return bucket_.client(); }
 
  private:
-  std::string name_;
+  lethe::test::S3Bucket bucket_;
   std::string big_;
-  std::unique_ptr<lethe::s3::Client> client_;
 };
 
 lethe::Result<std::unique_ptr<Connector>> Make(const json& config) {
-  const lethe::ConnectorFactory* f = lethe::FindConnectorType("s3");
-  REQUIRE(f != nullptr);
-  return (*f)(config, "/connectors/1", Ctx());
+  return lethe::test::MakeConnector("s3", config, lethe::test::Context(), "/connectors/1");
 }
 
 std::unique_ptr<Connector> MakeConnected(const json& config) {
-  auto c = Make(config);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  Status s = (*c)->Connect();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  return std::move(*c);
+  return lethe::test::MakeConnected("s3", config, lethe::test::Context(), "/connectors/1");
 }
 
 std::vector<Item> FindAll(Connector& conn, const lethe::Match& m) {
-  std::vector<Item> items;
-  Status s = conn.Find(conn.collections()[0], m, [&](const Item& i) {
-    items.push_back(i);
-    return Status::Ok();
-  });
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  return items;
+  return lethe::test::FindAll(conn, conn.collections()[0], m);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include "exec/util.h"
 #include "lethe/connector.h"
+#include "lethe/connector_config.h"
+#include "support/support.h"
 
 namespace fs = std::filesystem;
 using lethe::Connector;
@@ -16,14 +18,7 @@ using lethe::Status;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/lethe-sqlite-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using lethe::test::TempDir;  // tests/support/support.h
 
 void Exec(const fs::path& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -124,8 +119,8 @@ TEST_CASE("sqlite connector is registered") {
 
 TEST_CASE("sqlite connector finds rows by identity and by reference") {
   TempDir dir;
-  Exec(dir.path / "app.db", kSchema);
-  auto conn = Make(ConfigFor(dir.path), dir.path);
+  Exec(dir.path() / "app.db", kSchema);
+  auto conn = Make(ConfigFor(dir.path()), dir.path());
   REQUIRE(conn);
   REQUIRE(conn->Connect().ok());
   auto& users = Coll(*conn, "users");
@@ -152,8 +147,8 @@ TEST_CASE("sqlite connector finds rows by identity and by reference") {
 
 TEST_CASE("sqlite connector: an injection attempt in an identity value stays data") {
   TempDir dir;
-  Exec(dir.path / "app.db", kSchema);
-  auto conn = Make(ConfigFor(dir.path), dir.path);
+  Exec(dir.path() / "app.db", kSchema);
+  auto conn = Make(ConfigFor(dir.path()), dir.path());
   REQUIRE(conn->Connect().ok());
   std::string evil = "x' OR '1'='1";
   CHECK(FindAll(*conn, "users", {{"email", {evil}}}).empty());
@@ -162,19 +157,19 @@ TEST_CASE("sqlite connector: an injection attempt in an identity value stays dat
   auto r = conn->Erase(Coll(*conn, "users"), {}, {evil, evil2, "1 OR 1=1"}, {});
   REQUIRE(r.ok());
   CHECK(*r == 0);
-  CHECK(Count(dir.path / "app.db", "SELECT count(*) FROM users") == 2);
+  CHECK(Count(dir.path() / "app.db", "SELECT count(*) FROM users") == 2);
 }
 
 TEST_CASE("sqlite connector: an integer-looking identity out of int64 range matches nothing, never throws") {
   // user_id 9999999999999999999 used to reach std::stoll, whose exception
   // escaped the worker and wedged the queue (issue 8, item 6).
   TempDir dir;
-  Exec(dir.path / "app.db", std::string(kSchema) +
+  Exec(dir.path() / "app.db", std::string(kSchema) +
                                 "CREATE TABLE loose (id, user_ref, note);"
                                 "INSERT INTO loose VALUES (1, '9999999999999999999', 'text'), (2, 1, 'int');");
-  auto cfg = ConfigFor(dir.path);
+  auto cfg = ConfigFor(dir.path());
   cfg["collections"].push_back({{"name", "loose"}, {"primary_key", "id"}, {"references", {{"user_ref", "users.id"}}}});
-  auto conn = Make(cfg, dir.path);
+  auto conn = Make(cfg, dir.path());
   REQUIRE(conn->Connect().ok());
   for (std::string v : {"9999999999999999999", "-9999999999999999999", "99999999999999999999", "9223372036854775808"}) {
     INFO(v);
@@ -191,14 +186,14 @@ TEST_CASE("sqlite connector: an integer-looking identity out of int64 range matc
   // The edges of int64 are still integers.
   CHECK(FindAll(*conn, "users", {{"id", {"9223372036854775807"}}}).empty());
   CHECK(FindAll(*conn, "users", {{"id", {"-9223372036854775808"}}}).empty());
-  CHECK(Count(dir.path / "app.db", "SELECT count(*) FROM orders") == 3);
+  CHECK(Count(dir.path() / "app.db", "SELECT count(*) FROM orders") == 3);
 }
 
 TEST_CASE("sqlite connector erases: delete, mask, keep") {
   TempDir dir;
-  fs::path db = dir.path / "app.db";
+  fs::path db = dir.path() / "app.db";
   Exec(db, kSchema);
-  auto conn = Make(ConfigFor(dir.path), dir.path);
+  auto conn = Make(ConfigFor(dir.path()), dir.path());
   REQUIRE(conn->Connect().ok());
 
   SECTION("delete removes only the given keys and is idempotent") {
@@ -266,74 +261,74 @@ TEST_CASE("sqlite connector erases: delete, mask, keep") {
 
 TEST_CASE("sqlite connector config and schema errors carry the pointer") {
   TempDir dir;
-  Exec(dir.path / "app.db", kSchema);
+  Exec(dir.path() / "app.db", kSchema);
   Status st;
 
-  auto cfg = ConfigFor(dir.path);
+  auto cfg = ConfigFor(dir.path());
   cfg["colour"] = "blue";
-  CHECK(Make(cfg, dir.path, &st) == nullptr);
+  CHECK(Make(cfg, dir.path(), &st) == nullptr);
   CHECK(st.field() == "/connectors/0/colour");
 
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][1]["references"]["user_id"] = "users";
-  CHECK(Make(cfg, dir.path, &st) == nullptr);
+  CHECK(Make(cfg, dir.path(), &st) == nullptr);
   CHECK(st.field() == "/connectors/0/collections/1/references/user_id");
 
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][2]["erase"] = "shred";
-  CHECK(Make(cfg, dir.path, &st) == nullptr);
+  CHECK(Make(cfg, dir.path(), &st) == nullptr);
   CHECK(st.field() == "/connectors/0/collections/2/erase");
 
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][2]["retain"]["basis"] = "because";
-  CHECK(Make(cfg, dir.path, &st) == nullptr);
+  CHECK(Make(cfg, dir.path(), &st) == nullptr);
   CHECK(st.field() == "/connectors/0/collections/2/retain/basis");
 
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][0]["name"] = "users\"; DROP TABLE users; --";
-  CHECK(Make(cfg, dir.path, &st) == nullptr);
+  CHECK(Make(cfg, dir.path(), &st) == nullptr);
   CHECK(st.field() == "/connectors/0/collections/0/name");
 
   // Unknown column: found by Connect().
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][1]["references"] = {{"customer_id", "users.id"}};
-  auto conn = Make(cfg, dir.path);
+  auto conn = Make(cfg, dir.path());
   REQUIRE(conn);
   st = conn->Connect();
   CHECK(st.code() == lethe::Code::kInvalid);
   CHECK(st.field() == "/connectors/0/collections/1/references/customer_id");
   CHECK(st.message().find("customer_id") != std::string::npos);
 
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][0]["rectify"] = {"name", "nickname"};
-  conn = Make(cfg, dir.path);
+  conn = Make(cfg, dir.path());
   st = conn->Connect();
   CHECK(st.field() == "/connectors/0/collections/0/rectify/1");
 
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["collections"][1]["name"] = "ordrs";
-  conn = Make(cfg, dir.path);
+  conn = Make(cfg, dir.path());
   st = conn->Connect();
   CHECK(st.field() == "/connectors/0/collections/1/name");
 
   // A missing database file is not silently created.
-  cfg = ConfigFor(dir.path);
+  cfg = ConfigFor(dir.path());
   cfg["path"] = "nope.db";
-  conn = Make(cfg, dir.path);
+  conn = Make(cfg, dir.path());
   st = conn->Connect();
   CHECK(st.code() == lethe::Code::kUnavailable);
-  CHECK_FALSE(fs::exists(dir.path / "nope.db"));
+  CHECK_FALSE(fs::exists(dir.path() / "nope.db"));
 }
 
 TEST_CASE("sqlite connector matches columns declared without a type, integer or text") {
   TempDir dir;
-  fs::path db = dir.path / "app.db";
+  fs::path db = dir.path() / "app.db";
   Exec(db, std::string(kSchema) +
                "CREATE TABLE loose (id, user_ref, note);"
                "INSERT INTO loose VALUES (1, 1, 'int'), (2, '1', 'text'), (3, 2, 'other'), ('k4', '01', 'padded');");
-  auto cfg = ConfigFor(dir.path);
+  auto cfg = ConfigFor(dir.path());
   cfg["collections"].push_back({{"name", "loose"}, {"primary_key", "id"}, {"references", {{"user_ref", "users.id"}}}});
-  auto conn = Make(cfg, dir.path);
+  auto conn = Make(cfg, dir.path());
   REQUIRE(conn->Connect().ok());
   auto items = FindAll(*conn, "loose", {{"user_ref", {"1"}}});
   REQUIRE(items.size() == 2);
@@ -363,9 +358,9 @@ TEST_CASE("sqlite connector: sqlite-vec vec0 tables are collections") {
                          : fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
   REQUIRE(fs::exists(vec));
   TempDir dir;
-  fs::path db = dir.path / "app.db";
+  fs::path db = dir.path() / "app.db";
   Exec(db, kSchema);
-  auto cfg = ConfigFor(dir.path);
+  auto cfg = ConfigFor(dir.path());
   cfg["extensions"] = {vec.string().substr(0, vec.string().size() - 3)};  // sqlite finds ".so" itself
   cfg["collections"].push_back({{"name", "cv_chunks"}, {"references", {{"user_id", "users.id"}}},
                                 {"portable", true}, {"erase", "delete"}});
@@ -383,7 +378,7 @@ TEST_CASE("sqlite connector: sqlite-vec vec0 tables are collections") {
                          nullptr, nullptr, &err) == SQLITE_OK);
     sqlite3_close(h);
   }
-  auto conn = Make(cfg, dir.path);
+  auto conn = Make(cfg, dir.path());
   REQUIRE(conn);
   Status st = conn->Connect();
   INFO(st.ToString());
