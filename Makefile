@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: deps build test bench demo clean
+.PHONY: deps build test fuzz bench demo clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -13,6 +13,11 @@ build: deps
 
 test: build
 	@bash scripts/test.sh $(BUILD)
+
+# libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 bench: build
 	@bash bench/run.sh $(BUILD)

@@ -11,6 +11,7 @@ PKGS=(
   postgresql postgresql-contrib
   nodejs python3 curl
   chromium
+  clang libclang-rt-14-dev
 )
 
 missing=()

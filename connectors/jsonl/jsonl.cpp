@@ -37,13 +37,13 @@
 #include "lethe/connector.h"
 #include "lethe/connector_config.h"
 #include "lethe/time.h"
+#include "jsonl_lines.h"
 
 namespace lethe {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char kRedacted[] = "[redacted]";
 const char kTempMarker[] = ".lethe-tmp-";
 
 
@@ -73,57 +73,6 @@ std::string GlobEscape(const std::string& s) {
     out += c;
   }
   return out;
-}
-
-// Field value as the text it is compared by; nullopt for values that never match.
-std::optional<std::string> ValueText(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  // is_number_integer() is also true for unsigned values: test unsigned first.
-  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  if (v.is_number_float()) return v.dump();
-  return std::nullopt;
-}
-
-// The subject's values, per field.
-struct Terms {
-  std::map<std::string, std::unordered_set<std::string>> by_field;
-  std::vector<std::string> all;  // every value, for the cheap pre-check
-  bool empty() const { return by_field.empty(); }
-};
-
-Terms MakeTerms(const Match& m) {
-  Terms t;
-  for (const MatchTerm& term : m) {
-    if (term.values.empty()) continue;
-    auto& set = t.by_field[term.column];
-    for (const auto& v : term.values) {
-      if (set.insert(v).second) t.all.push_back(v);
-    }
-  }
-  return t;
-}
-
-// Cheap test before parsing: a line without escapes holds every string and
-// integer value literally, so if no value occurs in it, it cannot match.
-// Lines with a backslash may spell a value with escapes and are always parsed.
-bool MayMatch(const std::string& line, const Terms& terms) {
-  if (line.find('\\') != std::string::npos) return true;
-  for (const auto& v : terms.all) {
-    if (line.find(v) != std::string::npos) return true;
-  }
-  return false;
-}
-
-template <class Json>
-bool Matches(const Json& obj, const Terms& terms) {
-  for (const auto& [field, values] : terms.by_field) {
-    auto it = obj.find(field);
-    if (it == obj.end()) continue;
-    auto text = ValueText(*it);
-    if (text && values.count(*text)) return true;
-  }
-  return false;
 }
 
 // A file opened for writing with a buffer, so a rewrite costs few syscalls.
@@ -184,7 +133,7 @@ class JsonlConnector : public Connector {
 
   Status Find(const CollectionSpec& c, const Match& m,
               const std::function<Status(const Item&)>& sink) override {
-    Terms terms = MakeTerms(m);
+    jsonl::Terms terms = jsonl::MakeTerms(m);
     if (terms.empty()) return Status::Ok();
     std::vector<File> files;
     LETHE_RETURN_IF_ERROR(ListFiles(&files));
@@ -195,16 +144,13 @@ class JsonlConnector : public Connector {
       int64_t lineno = 0, malformed = 0;
       while (std::getline(in, line)) {
         ++lineno;
-        if (IsBlank(line) || !MayMatch(line, terms)) continue;
-        nlohmann::json obj = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-        if (obj.is_discarded() || !obj.is_object()) {
-          ++malformed;
-          continue;
-        }
-        if (!Matches(obj, terms)) continue;
+        bool bad = false;
+        std::optional<nlohmann::json> obj = jsonl::MatchLine(line, terms, &bad);
+        malformed += bad;
+        if (!obj) continue;
         Item item;
         item.key = f.display + ":" + std::to_string(lineno);
-        item.fields = std::move(obj);
+        item.fields = std::move(*obj);
         LETHE_RETURN_IF_ERROR(sink(item));
       }
       if (in.bad()) return Status::Io("connector " + name_ + ": read failed");
@@ -225,7 +171,7 @@ class JsonlConnector : public Connector {
     if (a.kind == EraseAction::Kind::kMask) {
       return Status::Invalid("connector " + name_ + " can drop or redact lines, not mask them");
     }
-    Terms terms = MakeTerms(m);
+    jsonl::Terms terms = jsonl::MakeTerms(m);
     if (terms.empty()) return int64_t{0};
     std::vector<File> files;
     LETHE_RETURN_IF_ERROR(ListFiles(&files));
@@ -243,10 +189,6 @@ class JsonlConnector : public Connector {
     std::string path;     // what we open
     std::string display;  // what item keys show: relative to base_dir when the pattern was
   };
-
-  static bool IsBlank(const std::string& line) {
-    return line.find_first_not_of(" \t\r") == std::string::npos;
-  }
 
   Status ListFiles(std::vector<File>* out) {
     std::set<std::string> seen;
@@ -275,33 +217,8 @@ class JsonlConnector : public Connector {
     return Status::Ok();
   }
 
-  // What erasure makes of one line: nullopt to drop it, else the new text.
-  // Sets *changed when the line differs from before.
-  std::optional<std::string> Apply(const std::string& line, const Terms& terms, const EraseAction& a,
-                                   bool* changed) {
-    *changed = false;
-    if (IsBlank(line) || !MayMatch(line, terms)) return line;
-    // ordered_json keeps the field order of the line when it is rewritten.
-    nlohmann::ordered_json obj = nlohmann::ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (obj.is_discarded() || !obj.is_object() || !Matches(obj, terms)) return line;
-    if (a.kind != EraseAction::Kind::kRedact) {  // drop (and "delete", which means the same here)
-      *changed = true;
-      return std::nullopt;
-    }
-    for (const std::string& field : a.redact) {
-      auto it = obj.find(field);
-      if (it == obj.end() || (it->is_string() && *it == kRedacted)) continue;
-      *it = kRedacted;
-      *changed = true;
-    }
-    if (!*changed) return line;
-    std::string out = obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    if (!line.empty() && line.back() == '\r') out += '\r';
-    return out;
-  }
-
   // Returns the number of lines changed in `f`; rewrites it only if any.
-  Result<int64_t> RewriteFile(const File& f, const Terms& terms, const EraseAction& a) {
+  Result<int64_t> RewriteFile(const File& f, const jsonl::Terms& terms, const EraseAction& a) {
     fs::path path(f.path);
     fs::path dir = path.parent_path();
     if (dir.empty()) dir = ".";
@@ -327,7 +244,7 @@ class JsonlConnector : public Connector {
       bool any = false;
       while (!any && std::getline(in, line)) {
         bool changed = false;
-        Apply(line, terms, a, &changed);
+        jsonl::EraseInLine(line, terms, a, &changed);
         any = changed;
       }
       if (in.bad()) return Status::Io("connector " + name_ + ": read failed");
@@ -358,7 +275,7 @@ class JsonlConnector : public Connector {
         progressed = true;
         bool had_newline = !in.eof();
         bool changed = false;
-        std::optional<std::string> out = Apply(line, terms, a, &changed);
+        std::optional<std::string> out = jsonl::EraseInLine(line, terms, a, &changed);
         if (changed) ++changed_lines;
         if (!out) continue;
         Status s = w.Append(*out);

@@ -32,6 +32,8 @@ bool HasType(const json& v, const std::string& t) {
   return actual == t || (t == "number" && actual == "integer");
 }
 
+constexpr size_t kMaxPatternedLength = 4096;
+
 class Validator {
  public:
   explicit Validator(const json& root) : root_(root) {}
@@ -97,6 +99,12 @@ class Validator {
     if (s.contains("minLength") && str.size() < s["minLength"].get<size_t>())
       return Status::Invalid(str.empty() ? "must not be empty" : "is too short", ptr);
     if (s.contains("pattern")) {
+      // libstdc++'s std::regex recurses once per character matched: a value
+      // of some 50,000 characters overflows the stack. Every patterned value
+      // in Lethe's schemas (addresses, URLs, names, dates, durations, digests)
+      // is far shorter, so a longer one is refused before it is matched.
+      if (str.size() > kMaxPatternedLength)
+        return Status::Invalid("is too long (at most " + std::to_string(kMaxPatternedLength) + " characters)", ptr);
       const std::string pat = s["pattern"];
       auto it = regex_cache_.find(pat);
       if (it == regex_cache_.end()) it = regex_cache_.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;

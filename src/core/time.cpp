@@ -21,6 +21,15 @@ namespace {
 // pin it from another.
 std::atomic<int64_t> g_pinned_clock{0};
 
+// RFC 3339 writes four-digit years: 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+constexpr Time kFirstInstant{std::chrono::seconds{-62167219200}};
+constexpr Time kLastInstant{std::chrono::seconds{253402300799}};
+
+// Durations longer than this are refused: no retention period, link or
+// grace lasts ten thousand years, and the bound keeps AddCalendar's date
+// arithmetic (int months and days underneath) free of overflow.
+constexpr int64_t kMaxDurationYears = 10000;
+
 // Input is echoed back in error messages; keep it short so a pasted blob
 // does not become a screenful of log.
 std::string Quote(std::string_view s) {
@@ -155,7 +164,12 @@ Result<Time> ParseRfc3339(std::string_view s) {
   Time local_as_utc = date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
                       std::chrono::seconds{sec};
   // 10:00+02:00 is 08:00Z: subtract the offset.
-  return Time{local_as_utc - offset};
+  Time utc{local_as_utc - offset};
+  // An offset can push the first or last day of years 0000-9999 out of them
+  // ("0000-01-01T00:00:00+01:00" is in year -1): such an instant has no
+  // RFC 3339 form to be shown or stored as, so it is refused.
+  if (utc < kFirstInstant || utc > kLastInstant) return bad("outside the years 0000 to 9999 in UTC");
+  return utc;
 }
 
 std::chrono::seconds Duration::Approx() const {
@@ -219,8 +233,13 @@ Result<Duration> ParseIsoDuration(std::string_view s) {
   if (in_time && !any_time) return bad("'T' must be followed by hours, minutes or seconds");
   if (!any) return bad("no value");
   Duration d;
-  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-  if (years > kIntMax || months > kIntMax || weeks * 7 + days > kIntMax) return bad("value too large");
+  // Each part on its own within kMaxDurationYears (TakeNumber's 9 digits
+  // keep these products far from int64 overflow).
+  constexpr int64_t kMaxDays = kMaxDurationYears * 366;
+  if (years > kMaxDurationYears || months > kMaxDurationYears * 12 || weeks * 7 + days > kMaxDays ||
+      hours * 3600 + minutes * 60 + secs > kMaxDays * 86400) {
+    return bad("value too large: at most 10000 years");
+  }
   d.years = static_cast<int>(years);
   d.months = static_cast<int>(months);
   d.days = static_cast<int>(weeks * 7 + days);  // a week is always 7 days

@@ -27,6 +27,22 @@ bool AlreadyCompressed(const std::string& path) {
   return kExt.count(ext) > 0;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 if there is none.
+size_t Utf8SequenceAt(const std::string& s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+  const unsigned char c1 = byte(i + 1);
+  if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 > 0x8f))
+    return 0;
+  return n;
+}
+
 Status FsyncPath(const std::string& path, bool directory) {
   int fd = open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
   if (fd < 0) return Status::Io("export: cannot open " + path + " to sync");
@@ -91,8 +107,16 @@ std::string ExportPackage::SafePath(const std::string& dir, const std::string& k
   while (start <= key.size()) {
     size_t slash = key.find('/', start);
     std::string part = key.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    for (char& c : part) {
-      if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '_';
+    // Entry names are flagged UTF-8 in the zip and listed in manifest.json:
+    // a byte that is not part of a UTF-8 character (a Latin-1 file name)
+    // becomes '_', like a control character or a backslash.
+    for (size_t i = 0; i < part.size();) {
+      const size_t n = Utf8SequenceAt(part, i);
+      if (n == 0 || part[i] == '\\' || static_cast<unsigned char>(part[i]) < 0x20) {
+        part[i++] = '_';
+      } else {
+        i += n;
+      }
     }
     if (part == "." || part == "..") part = "_";
     if (!part.empty()) out += "/" + part;

@@ -32,7 +32,8 @@ class ExportPackage {
   Status Add(const std::string& zip_path, std::string_view bytes);
 
   // A zip path made safe from an object key: no "..", ".", empty or
-  // absolute components, unique within the package.
+  // absolute components, no control characters, backslashes or bytes that
+  // are not UTF-8 (each becomes '_'), unique within the package.
   std::string SafePath(const std::string& dir, const std::string& key);
 
   // [{path, size, sha256}] of everything added so far.

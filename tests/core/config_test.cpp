@@ -71,3 +71,19 @@ TEST_CASE("the schema validator covers the keywords our schemas use", "[config]"
   CHECK(ValidateSchema(json{{"a", 1}, {"c/d", 1}}, schema).field() == "/c~1d");
   CHECK(ValidateSchema(json::object(), schema).field() == "/a");
 }
+
+// Found by fuzzing the config loader (regression
+// fuzz/regressions/config/long_listen.json): std::regex recursed once per
+// character, so `lethe check` on a config with a 60,000-character "listen"
+// died of a stack overflow instead of naming the field.
+TEST_CASE("a very long patterned value is refused by name, not matched until the stack runs out", "[config]") {
+  json doc = Minimal();
+  doc["listen"] = std::string(60000, 'a') + ":1";
+  auto r = ParseConfig(doc, "config.json", "/tmp");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalid);
+  CHECK(r.status().field() == "/listen");
+  CHECK_THAT(r.status().message(), Catch::Contains("too long"));
+  doc["listen"] = std::string(4000, 'a') + ":1";  // long, but within the bound: matched as before
+  CHECK(ParseConfig(doc, "config.json", "/tmp").ok());
+}

@@ -38,6 +38,23 @@ TEST_CASE("RFC 3339 offsets are converted to UTC", "[time]") {
   CHECK(MustParse("2026-01-31 10:00:00Z") == MustParse("2026-01-31T10:00:00Z"));
 }
 
+// Found by fuzz/time_fuzz (regression fuzz/regressions/time/year_edges.txt):
+// an offset moved the first or last day of 0000-9999 out of those years, and
+// the instant then formatted as "-001-12-31..." or "10000-01-01...", which
+// nothing parses back.
+TEST_CASE("RFC 3339 refuses instants an offset moves outside the years 0000 to 9999", "[time]") {
+  CHECK(FormatRfc3339(MustParse("0000-01-01T00:00:00Z")) == "0000-01-01T00:00:00Z");
+  CHECK(FormatRfc3339(MustParse("9999-12-31T23:59:59Z")) == "9999-12-31T23:59:59Z");
+  CHECK(FormatRfc3339(MustParse("0000-01-01T23:59:00+23:59")) == "0000-01-01T00:00:00Z");
+  for (const char* s : {"0000-01-01T00:00:00+00:01", "0000-01-01T10:00:00+23:59", "9999-12-31T23:59:59-00:01",
+                        "9999-12-31T12:00:00-23:59"}) {
+    auto r = ParseRfc3339(s);
+    INFO(s);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(), Catch::Contains("outside the years 0000 to 9999"));
+  }
+}
+
 TEST_CASE("RFC 3339 fractional seconds are dropped, not rounded", "[time]") {
   CHECK(FormatRfc3339(MustParse("2026-01-31T10:00:00.999Z")) == "2026-01-31T10:00:00Z");
   CHECK(FormatRfc3339(MustParse("2026-01-31T10:00:59.123456789+01:00")) == "2026-01-31T09:00:59Z");
@@ -143,6 +160,11 @@ TEST_CASE("ISO 8601 durations reject garbage", "[time]") {
       {"P1.5D", "fractional"},
       {"PT0,5H", "fractional"},
       {"P1234567890D", "too large"},
+      {"P10001Y", "at most 10000 years"},
+      {"P120001M", "at most 10000 years"},
+      {"P999999999Y", "at most 10000 years"},
+      {"P522858W", "at most 10000 years"},
+      {"PT87840001H", "at most 10000 years"},
       {"P7D ", "expected a number"},
       {"p7d", "start with 'P'"},
   };
@@ -182,4 +204,18 @@ TEST_CASE("AddCalendar counts years and months on the calendar, clamped to the m
   // Not the 365-day approximation: seven years span two leap days.
   CHECK(AddCalendar(at("2018-03-31T00:00:00Z"), *ParseIsoDuration("P7Y")) !=
         at("2018-03-31T00:00:00Z") + ParseIsoDuration("P7Y")->Approx());
+}
+
+// Found by fuzz/config_fuzz (regression fuzz/regressions/config/long_duration.json):
+// "P999999999Y" was accepted, and adding it on the calendar overflowed the
+// int months underneath (UB; the "end" came out before the start).
+TEST_CASE("the longest durations accepted still move time forward on the calendar", "[time]") {
+  const Time last = MustParse("9999-12-31T23:59:59Z");
+  for (const char* d : {"P10000Y", "P120000M", "P3660000D", "PT87840000H", "P10000Y120000M3660000DT87840000H"}) {
+    auto r = ParseIsoDuration(d);
+    INFO(d);
+    REQUIRE(r.ok());
+    CHECK(AddCalendar(last, *r) > last);
+    CHECK(AddCalendar(MustParse("0000-01-01T00:00:00Z"), *r) > MustParse("9999-01-01T00:00:00Z"));
+  }
 }
