@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 #include "lethe/store.h"
 
 namespace beast = boost::beast;

@@ -26,8 +26,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "exec/util.h"
+#include "lethe/hex.h"
+#include "lethe/json_pointer.h"
+#include "lethe/mask.h"
 #include "lethe/connector.h"
+#include "lethe/util/names.h"
+#include "lethe/util/uri.h"
 #include "lethe/connector_config.h"
 #include "lethe/strict_json.h"
 #include "lethe/time.h"
@@ -41,15 +45,9 @@ constexpr size_t kMaxBody = 64 * 1024 * 1024;
 
 using json = nlohmann::json;
 
-// [A-Za-z0-9._-], no "..": metadata fields, tenants, databases (connector names are IsPlainName).
-bool IsDottedName(const std::string& s, size_t max = 128) {
-  if (s.empty() || s.size() > max) return false;
-  for (char c : s) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return s.find("..") == std::string::npos;
-}
+// Metadata fields, tenants and databases are dotted names (lethe/util/names.h;
+// connector names are plain names).
+using util::IsDottedName;
 
 // Chroma collection names: 3-512 of [A-Za-z0-9._-], starting and ending
 // with a letter or digit.
@@ -66,21 +64,6 @@ bool IsCanonicalInteger(const std::string& s) {
     if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
   }
   return true;
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 void GlobalInit() {
@@ -118,7 +101,7 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
   c.pointer = pointer;
   bool has_where = false;
   for (const auto& [k, v] : j.items()) {
-    std::string p = pointer + "/" + exec::PointerToken(k);
+    std::string p = pointer + "/" + PointerToken(k);
     if (k == "name") {
       if (!v.is_string() || !IsCollectionName(v.get<std::string>())) {
         return Status::Invalid("must be a Chroma collection name (3-512 of [A-Za-z0-9._-])", p);
@@ -127,7 +110,7 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
     } else if (k == "where") {
       if (!v.is_object() || v.empty()) return Status::Invalid("must be an object {metadata_field: template}", p);
       for (const auto& [field, tmpl] : v.items()) {
-        std::string lp = p + "/" + exec::PointerToken(field);
+        std::string lp = p + "/" + PointerToken(field);
         if (!IsDottedName(field)) return Status::Invalid("\"" + field + "\" is not a plain metadata field name", lp);
         if (!tmpl.is_string()) return Status::Invalid("must be a string such as \"{app.users.id}\"", lp);
         std::string t = tmpl.get<std::string>();
@@ -323,13 +306,13 @@ class ChromaConnector : public Connector {
 
  private:
   std::string DatabasePath() const {
-    return "/api/v2/tenants/" + UrlEncode(tenant_) + "/databases/" + UrlEncode(database_);
+    return "/api/v2/tenants/" + util::PercentEncode(tenant_) + "/databases/" + util::PercentEncode(database_);
   }
-  std::string CollectionPath(const std::string& id) const { return DatabasePath() + "/collections/" + UrlEncode(id); }
+  std::string CollectionPath(const std::string& id) const { return DatabasePath() + "/collections/" + util::PercentEncode(id); }
 
   Status ResolveId(const CollectionSpec& c, std::string* id) {
     json r;
-    LETHE_RETURN_IF_ERROR(Request("GET", DatabasePath() + "/collections/" + UrlEncode(c.name), nullptr, &r));
+    LETHE_RETURN_IF_ERROR(Request("GET", DatabasePath() + "/collections/" + util::PercentEncode(c.name), nullptr, &r));
     if (!r.contains("id") || !r["id"].is_string() || r["id"].get<std::string>().empty()) {
       return Io("collection " + c.name + " has no id");
     }
@@ -474,10 +457,9 @@ Result<std::unique_ptr<Connector>> MakeChroma(const json& config, const std::str
   std::set<std::string> names;
   for (size_t i = 0; i < collections->size(); ++i) {
     std::string p = pointer + "/collections/" + std::to_string(i);
-    auto spec = ParseCollection((*collections)[i], name, p);
-    if (!spec.ok()) return spec.status();
-    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection \"" + spec->name + "\"", p);
-    specs.push_back(std::move(*spec));
+    LETHE_ASSIGN_OR_RETURN(auto spec, ParseCollection((*collections)[i], name, p));
+    if (!names.insert(spec.name).second) return Status::Invalid("duplicate collection \"" + spec.name + "\"", p);
+    specs.push_back(std::move(spec));
   }
   return std::unique_ptr<Connector>(
       new ChromaConnector(std::move(name), std::move(url), std::move(tenant), std::move(database), std::move(specs)));

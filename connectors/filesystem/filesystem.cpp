@@ -25,7 +25,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "exec/util.h"
+#include "lethe/hex.h"
+#include "lethe/json_pointer.h"
+#include "lethe/mask.h"
 #include "lethe/connector.h"
 #include "lethe/connector_config.h"
 #include "lethe/time.h"
@@ -295,14 +297,13 @@ Result<std::unique_ptr<Connector>> MakeFilesystem(const nlohmann::json& config, 
   const nlohmann::json* objects = r.Raw("objects", ConnectorConfigReader::kRequired);
   LETHE_RETURN_IF_ERROR(r.Finish());
 
-  auto specs = ParseObjectCollections(*objects, name, pointer + "/objects", CheckRelative);
-  if (!specs.ok()) return specs.status();
+  LETHE_ASSIGN_OR_RETURN(auto specs, ParseObjectCollections(*objects, name, pointer + "/objects", CheckRelative));
 
   fs::path root_path(root);
   if (root_path.is_relative() && !ctx.base_dir.empty()) root_path = fs::path(ctx.base_dir) / root_path;
   root_path = root_path.lexically_normal();
   return std::unique_ptr<Connector>(
-      new FilesystemConnector(std::move(name), std::move(root_path), std::move(*specs)));
+      new FilesystemConnector(std::move(name), std::move(root_path), std::move(specs)));
 }
 
 }  // namespace

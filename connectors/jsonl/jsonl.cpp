@@ -177,9 +177,8 @@ class JsonlConnector : public Connector {
     LETHE_RETURN_IF_ERROR(ListFiles(&files));
     int64_t changed = 0;
     for (const File& f : files) {
-      auto n = RewriteFile(f, terms, a);
-      if (!n.ok()) return n.status();
-      changed += *n;
+      LETHE_ASSIGN_OR_RETURN(auto n, RewriteFile(f, terms, a));
+      changed += n;
     }
     return changed;
   }

@@ -29,7 +29,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "exec/util.h"
+#include "lethe/hex.h"
+#include "lethe/json_pointer.h"
+#include "lethe/mask.h"
 #include "lethe/connector.h"
 #include "lethe/connector_config.h"
 
@@ -256,12 +258,11 @@ class PostgresConnector : public Connector {
   // Opens a connection and reads every collection's table; the idle
   // connections of an earlier Connect are closed.
   Status Connect() override {
-    Result<PGconn*> conn = Open();
-    if (!conn.ok()) return conn.status();
+    LETHE_ASSIGN_OR_RETURN(auto conn, Open());
     auto tables = std::make_shared<Tables>();
-    Status st = LoadTables(*conn, tables.get());
+    Status st = LoadTables(conn, tables.get());
     if (!st.ok()) {
-      PQfinish(*conn);
+      PQfinish(conn);
       return st;
     }
     std::vector<PGconn*> old;
@@ -269,7 +270,7 @@ class PostgresConnector : public Connector {
       std::lock_guard<std::mutex> lock(mu_);
       tables_ = std::move(tables);
       old.swap(idle_);
-      idle_.push_back(*conn);
+      idle_.push_back(conn);
     }
     for (PGconn* c : old) PQfinish(c);
     return Status::Ok();
@@ -298,9 +299,8 @@ class PostgresConnector : public Connector {
     if (where.empty()) return Status::Ok();  // no values: nothing can match
     std::string sql = "SELECT " + select + " FROM " + t->quoted + " WHERE " + where;
     if (!c.primary_key.empty()) {
-      auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
-      if (!pk.ok()) return pk.status();
-      sql += " ORDER BY " + *pk;
+      LETHE_ASSIGN_OR_RETURN(auto pk, QuoteIdentifier(c.primary_key, c.pointer + "/primary_key"));
+      sql += " ORDER BY " + pk;
     }
 
     std::vector<const char*> values;
@@ -367,8 +367,7 @@ class PostgresConnector : public Connector {
     }
 
     if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
-    auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
-    if (!pk.ok()) return pk.status();
+    LETHE_ASSIGN_OR_RETURN(auto pk, QuoteIdentifier(c.primary_key, c.pointer + "/primary_key"));
     const std::string& pk_udt = t->columns.at(c.primary_key).udt;
     int64_t changed = 0;
     for (size_t start = 0; start < keys.size(); start += kBatch) {
@@ -376,12 +375,10 @@ class PostgresConnector : public Connector {
           pk_udt, std::vector<std::string>(keys.begin() + static_cast<long>(start),
                                            keys.begin() + static_cast<long>(std::min(keys.size(), start + kBatch))));
       if (batch.empty()) continue;
-      auto arr = TextArrayLiteral(batch);
-      if (!arr.ok()) return arr.status();
-      Selector sel{*pk + " = ANY($1)", {*arr}};
-      auto n = InTransaction(conn, c, *t, sel, a);
-      if (!n.ok()) return n.status();
-      changed += *n;
+      LETHE_ASSIGN_OR_RETURN(auto arr, TextArrayLiteral(batch));
+      Selector sel{pk + " = ANY($1)", {arr}};
+      LETHE_ASSIGN_OR_RETURN(auto n, InTransaction(conn, c, *t, sel, a));
+      changed += n;
     }
     return changed;
   }
@@ -395,21 +392,19 @@ class PostgresConnector : public Connector {
     const Table* t = nullptr;
     LETHE_RETURN_IF_ERROR(TableOf(session.tables(), c, &t));
     if (c.primary_key.empty()) return Status::Invalid("collection " + c.name + " has no primary_key", c.pointer);
-    auto pk = QuoteIdentifier(c.primary_key, c.pointer + "/primary_key");
-    if (!pk.ok()) return pk.status();
+    LETHE_ASSIGN_OR_RETURN(auto pk, QuoteIdentifier(c.primary_key, c.pointer + "/primary_key"));
 
     std::string assignments;
     std::vector<std::string> params;
     std::vector<bool> nulls;
     for (const auto& [col, v] : set.items()) {
-      auto q = QuoteIdentifier(col, c.pointer);
-      if (!q.ok()) return q.status();
+      LETHE_ASSIGN_OR_RETURN(auto q, QuoteIdentifier(col, c.pointer));
       if (!t->columns.count(col)) return Status::Invalid("collection " + c.name + " has no column \"" + col + "\"");
       if (!assignments.empty()) assignments += ", ";
       params.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
       nulls.push_back(v.is_null());
       if (params.back().find('\0') != std::string::npos) return Status::Invalid("value contains a NUL byte");
-      assignments += *q + " = $" + std::to_string(params.size());
+      assignments += q + " = $" + std::to_string(params.size());
     }
     const std::string& pk_udt = t->columns.at(c.primary_key).udt;
     int64_t changed = 0;
@@ -418,12 +413,11 @@ class PostgresConnector : public Connector {
           pk_udt, std::vector<std::string>(keys.begin() + static_cast<long>(start),
                                            keys.begin() + static_cast<long>(std::min(keys.size(), start + kBatch))));
       if (batch.empty()) continue;
-      auto arr = TextArrayLiteral(batch);
-      if (!arr.ok()) return arr.status();
+      LETHE_ASSIGN_OR_RETURN(auto arr, TextArrayLiteral(batch));
       std::vector<const char*> values;
       for (size_t i = 0; i < params.size(); ++i) values.push_back(nulls[i] ? nullptr : params[i].c_str());
-      values.push_back(arr->c_str());
-      std::string sql = "UPDATE " + t->quoted + " SET " + assignments + " WHERE " + *pk + " = ANY($" +
+      values.push_back(arr.c_str());
+      std::string sql = "UPDATE " + t->quoted + " SET " + assignments + " WHERE " + pk + " = ANY($" +
                         std::to_string(values.size()) + ")";
       PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                               nullptr, nullptr, 0));
@@ -452,9 +446,8 @@ class PostgresConnector : public Connector {
       conn = nullptr;
     }
     if (!conn) {
-      Result<PGconn*> opened = Open();
-      if (!opened.ok()) return opened.status();
-      conn = *opened;
+      LETHE_ASSIGN_OR_RETURN(auto opened, Open());
+      conn = opened;
     }
     if (!*tables) {
       auto loaded = std::make_shared<Tables>();
@@ -540,7 +533,7 @@ class PostgresConnector : public Connector {
     if (!c.primary_key.empty()) LETHE_RETURN_IF_ERROR(need(c.primary_key, c.pointer + "/primary_key"));
     for (const auto& l : c.links) LETHE_RETURN_IF_ERROR(need(l.column, l.pointer));
     for (const auto& [col, how] : c.erase.mask) {
-      std::string p = c.pointer + "/erase/mask/" + exec::PointerToken(col);
+      std::string p = c.pointer + "/erase/mask/" + PointerToken(col);
       LETHE_RETURN_IF_ERROR(need(col, p));
       const Column& info = t->columns[col];
       if ((how == "redact" || how == "hash") && !IsTextType(info.udt)) {
@@ -558,7 +551,7 @@ class PostgresConnector : public Connector {
     }
     if (c.restrict_set.is_object()) {
       for (const auto& [col, v] : c.restrict_set.items()) {
-        LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/restrict/set/" + exec::PointerToken(col)));
+        LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/restrict/set/" + PointerToken(col)));
       }
     }
     if (c.retain && !c.retain->from.empty()) LETHE_RETURN_IF_ERROR(need(c.retain->from, c.pointer + "/retain/from"));
@@ -596,22 +589,20 @@ class PostgresConnector : public Connector {
       bool linked = std::any_of(c.links.begin(), c.links.end(),
                                 [&](const CollectionSpec::Link& l) { return l.column == term.column; });
       if (!linked) return Status::Invalid("collection " + c.name + " is not linked through column " + term.column);
-      auto q = QuoteIdentifier(term.column, c.pointer);
-      if (!q.ok()) return q.status();
+      LETHE_ASSIGN_OR_RETURN(auto q, QuoteIdentifier(term.column, c.pointer));
       const std::string& udt = t.columns.at(term.column).udt;
       std::vector<std::string> values = UsableValues(udt, term.values);
       if (values.empty()) continue;
-      auto arr = TextArrayLiteral(values);
-      if (!arr.ok()) return arr.status();
-      params->push_back(std::move(*arr));
+      LETHE_ASSIGN_OR_RETURN(auto arr, TextArrayLiteral(values));
+      params->push_back(std::move(arr));
       std::string p = "$" + std::to_string(params->size());
       if (!where->empty()) *where += " OR ";
       // Types the server can compare directly keep their indexes usable; any
       // other type is compared as text.
       if (IsTextType(udt) || IsIntType(udt) || udt == "uuid") {
-        *where += *q + " = ANY(" + p + ")";
+        *where += q + " = ANY(" + p + ")";
       } else {
-        *where += *q + "::text = ANY(" + p + "::text[])";
+        *where += q + "::text = ANY(" + p + "::text[])";
       }
     }
     return Status::Ok();
@@ -659,18 +650,17 @@ class PostgresConnector : public Connector {
     std::string fixed_changes;  // true for rows a null or redact mask changes
     std::vector<std::string> hashed;
     for (const auto& [col, how] : a.mask) {
-      auto q = QuoteIdentifier(col, c.pointer + "/erase/mask");
-      if (!q.ok()) return q.status();
+      LETHE_ASSIGN_OR_RETURN(auto q, QuoteIdentifier(col, c.pointer + "/erase/mask"));
       if (!t.columns.count(col)) return Status::Invalid("table " + c.name + " has no column \"" + col + "\"");
       if (how == "null") {
-        fixed.push_back(*q + " = NULL");
-        fixed_changes += (fixed_changes.empty() ? "" : " OR ") + *q + " IS NOT NULL";
+        fixed.push_back(q + " = NULL");
+        fixed_changes += (fixed_changes.empty() ? "" : " OR ") + q + " IS NOT NULL";
       } else if (how == "redact") {
-        std::string redacted = "'" + std::string(exec::kRedacted) + "'";
-        fixed.push_back(*q + " = " + redacted);
-        fixed_changes += (fixed_changes.empty() ? "" : " OR ") + *q + " IS DISTINCT FROM " + redacted;
+        std::string redacted = "'" + std::string(kRedacted) + "'";
+        fixed.push_back(q + " = " + redacted);
+        fixed_changes += (fixed_changes.empty() ? "" : " OR ") + q + " IS DISTINCT FROM " + redacted;
       } else if (how == "hash") {
-        hashed.push_back(*q);
+        hashed.push_back(q);
       } else {
         return Status::Invalid("unknown mask \"" + how + "\"");
       }
@@ -702,8 +692,8 @@ class PostgresConnector : public Connector {
         int f = static_cast<int>(h) + 1;
         if (PQgetisnull(rows.get(), i, f)) continue;
         std::string v = PQgetvalue(rows.get(), i, f);
-        if (v.rfind(exec::kMaskHashPrefix, 0) == 0) continue;  // already masked
-        params.push_back(exec::MaskHash(a.hash_key, v));
+        if (v.rfind(kMaskHashPrefix, 0) == 0) continue;  // already masked
+        params.push_back(MaskHash(a.hash_key, v));
         assignments.push_back(hashed[h] + " = $" + std::to_string(params.size()));
       }
       if (assignments.empty()) continue;
@@ -813,10 +803,9 @@ Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, co
   std::set<std::string> names;
   for (size_t i = 0; i < collections->size(); ++i) {
     std::string p = pointer + "/collections/" + std::to_string(i);
-    auto spec = ParseTableCollection((*collections)[i], name, p);
-    if (!spec.ok()) return spec.status();
-    if (!names.insert(spec->name).second) return Status::Invalid("duplicate collection \"" + spec->name + "\"", p);
-    specs.push_back(std::move(*spec));
+    LETHE_ASSIGN_OR_RETURN(auto spec, ParseTableCollection((*collections)[i], name, p));
+    if (!names.insert(spec.name).second) return Status::Invalid("duplicate collection \"" + spec.name + "\"", p);
+    specs.push_back(std::move(spec));
   }
   return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(*dsn), std::move(schema),
                                                           std::move(specs)));

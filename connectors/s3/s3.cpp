@@ -18,7 +18,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "exec/util.h"
+#include "lethe/hex.h"
+#include "lethe/json_pointer.h"
+#include "lethe/mask.h"
 #include "lethe/connector.h"
 #include "lethe/connector_config.h"
 #include "lethe/time.h"
@@ -176,9 +178,8 @@ Result<std::unique_ptr<Connector>> MakeS3(const nlohmann::json& config, const st
     return Status::Invalid(client.status().message(), pointer + field);
   }
 
-  auto specs = ParseObjectCollections(*objects, name, pointer + "/objects", s3::CheckKey);
-  if (!specs.ok()) return specs.status();
-  return std::unique_ptr<Connector>(new S3Connector(std::move(name), std::move(*client), std::move(*specs)));
+  LETHE_ASSIGN_OR_RETURN(auto specs, ParseObjectCollections(*objects, name, pointer + "/objects", s3::CheckKey));
+  return std::unique_ptr<Connector>(new S3Connector(std::move(name), std::move(*client), std::move(specs)));
 }
 
 }  // namespace

@@ -322,53 +322,46 @@ Result<ListPage> Client::List(const std::string& prefix, const std::string& toke
   std::vector<std::pair<std::string, std::string>> q = {{"list-type", "2"}, {"max-keys", std::to_string(max_keys)}};
   if (!prefix.empty()) q.emplace_back("prefix", prefix);
   if (!token.empty()) q.emplace_back("continuation-token", token);
-  auto r = Perform("GET", "", q, "", nullptr);
-  if (!r.ok()) return r.status();
-  if (r->code != 200) return HttpError("listing bucket " + config_.bucket + " failed", *r);
-  return ParseListObjectsV2(r->body);
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("GET", "", q, "", nullptr));
+  if (r.code != 200) return HttpError("listing bucket " + config_.bucket + " failed", r);
+  return ParseListObjectsV2(r.body);
 }
 
 Status Client::Get(const std::string& key, const std::function<Status(std::string_view)>& sink) {
-  auto r = Perform("GET", key, {}, "", &sink);
-  if (!r.ok()) return r.status();
-  if (r->code != 200) return HttpError("reading an object failed", *r);
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("GET", key, {}, "", &sink));
+  if (r.code != 200) return HttpError("reading an object failed", r);
   return Status::Ok();
 }
 
 Result<bool> Client::Exists(const std::string& key) {
-  auto r = Perform("HEAD", key, {}, "", nullptr);
-  if (!r.ok()) return r.status();
-  if (r->code == 200) return true;
-  if (r->code == 404) return false;
-  return HttpError("checking an object failed", *r);
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("HEAD", key, {}, "", nullptr));
+  if (r.code == 200) return true;
+  if (r.code == 404) return false;
+  return HttpError("checking an object failed", r);
 }
 
 Status Client::Delete(const std::string& key) {
-  auto r = Perform("DELETE", key, {}, "", nullptr);
-  if (!r.ok()) return r.status();
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("DELETE", key, {}, "", nullptr));
   // S3 answers 204 whether or not the key existed; some servers say 404.
-  if (r->code == 204 || r->code == 200 || r->code == 404) return Status::Ok();
-  return HttpError("deleting an object failed", *r);
+  if (r.code == 204 || r.code == 200 || r.code == 404) return Status::Ok();
+  return HttpError("deleting an object failed", r);
 }
 
 Status Client::Put(const std::string& key, std::string_view body) {
-  auto r = Perform("PUT", key, {}, body, nullptr);
-  if (!r.ok()) return r.status();
-  if (r->code != 200) return HttpError("writing an object failed", *r);
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("PUT", key, {}, body, nullptr));
+  if (r.code != 200) return HttpError("writing an object failed", r);
   return Status::Ok();
 }
 
 Status Client::CreateBucket() {
-  auto r = Perform("PUT", "", {}, "", nullptr);
-  if (!r.ok()) return r.status();
-  if (r->code != 200) return HttpError("creating bucket " + config_.bucket + " failed", *r);
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("PUT", "", {}, "", nullptr));
+  if (r.code != 200) return HttpError("creating bucket " + config_.bucket + " failed", r);
   return Status::Ok();
 }
 
 Status Client::DeleteBucket() {
-  auto r = Perform("DELETE", "", {}, "", nullptr);
-  if (!r.ok()) return r.status();
-  if (r->code != 204 && r->code != 200) return HttpError("deleting bucket " + config_.bucket + " failed", *r);
+  LETHE_ASSIGN_OR_RETURN(auto r, Perform("DELETE", "", {}, "", nullptr));
+  if (r.code != 204 && r.code != 200) return HttpError("deleting bucket " + config_.bucket + " failed", r);
   return Status::Ok();
 }
 

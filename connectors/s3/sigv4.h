@@ -3,12 +3,14 @@
 // the canonical request, the string to sign and the signature.
 #pragma once
 
+#include "lethe/util/uri.h"
+
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 
 namespace lethe::s3 {
 
@@ -41,7 +43,8 @@ struct SigV4Signature {
 // Percent-encodes per SigV4: unreserved characters (A-Z a-z 0-9 - . _ ~)
 // stay, everything else becomes %XX with uppercase hex; '/' stays when
 // `keep_slash` (paths) and is encoded otherwise (query names and values).
-std::string UriEncode(std::string_view s, bool keep_slash);
+// That is RFC 3986 percent-encoding: the one encoder in lethe/util/uri.h.
+inline constexpr auto& UriEncode = util::PercentEncode;
 
 // The canonical query string: encoded name=value pairs sorted by byte order.
 std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>>& query);

@@ -18,7 +18,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "exec/util.h"
+#include "lethe/hex.h"
+#include "lethe/json_pointer.h"
+#include "lethe/mask.h"
 #include "lethe/connector.h"
 #include "lethe/connector_config.h"
 #include "lethe/util/base64.h"
@@ -52,11 +54,11 @@ void MaskHashFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   std::string key(reinterpret_cast<const char*>(sqlite3_value_blob(argv[0])), sqlite3_value_bytes(argv[0]));
   const unsigned char* t = sqlite3_value_text(argv[1]);
   std::string value(reinterpret_cast<const char*>(t), sqlite3_value_bytes(argv[1]));
-  if (value.rfind(exec::kMaskHashPrefix, 0) == 0) {
+  if (value.rfind(kMaskHashPrefix, 0) == 0) {
     sqlite3_result_value(ctx, argv[1]);
     return;
   }
-  std::string h = exec::MaskHash(key, value);
+  std::string h = MaskHash(key, value);
   sqlite3_result_text(ctx, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
 }
 
@@ -164,8 +166,7 @@ class SqliteConnector : public Connector {
       // An empty SET would turn this into a DELETE below: refuse it instead.
       if (a.mask.empty()) return Status::Invalid("mask names no columns", c.pointer + "/erase/mask");
       for (const auto& [col, how] : a.mask) {
-        Result<std::string> q = QuoteIdentifier(col, c.pointer + "/erase/mask/" + exec::PointerToken(col));
-        if (!q.ok()) return q.status();
+        LETHE_ASSIGN_OR_RETURN(auto q, QuoteIdentifier(col, c.pointer + "/erase/mask/" + PointerToken(col)));
         if (!set.empty()) set += ", ";
         // Each column's new value, once for SET and once for the WHERE that
         // leaves rows already masked alone (so a re-run reports 0 changed).
@@ -174,17 +175,17 @@ class SqliteConnector : public Connector {
           value = "NULL";
         } else if (how == "redact") {
           value = "?";
-          set_binds.emplace_back(exec::kRedacted);
-          changes_binds.emplace_back(exec::kRedacted);
+          set_binds.emplace_back(kRedacted);
+          changes_binds.emplace_back(kRedacted);
         } else if (how == "hash") {
-          value = "lethe_mask_hash(?, " + *q + ")";
+          value = "lethe_mask_hash(?, " + q + ")";
           set_binds.push_back(a.hash_key);
           changes_binds.push_back(a.hash_key);
         } else {
-          return Status::Invalid("unknown mask \"" + how + "\"", c.pointer + "/erase/mask/" + exec::PointerToken(col));
+          return Status::Invalid("unknown mask \"" + how + "\"", c.pointer + "/erase/mask/" + PointerToken(col));
         }
-        set += *q + " = " + value;
-        changes += (changes.empty() ? "" : " OR ") + *q + " IS NOT " + value;
+        set += q + " = " + value;
+        changes += (changes.empty() ? "" : " OR ") + q + " IS NOT " + value;
       }
     } else if (a.kind != EraseAction::Kind::kDelete) {
       return Status::Invalid("sqlite collections support erase delete, keep or mask", c.pointer + "/erase");
@@ -198,10 +199,9 @@ class SqliteConnector : public Connector {
     if (!values.is_object() || values.empty()) return Status::Invalid("nothing to update");
     std::string set;
     for (const auto& [col, v] : values.items()) {
-      Result<std::string> q = QuoteIdentifier(col, c.pointer);
-      if (!q.ok()) return q.status();
+      LETHE_ASSIGN_OR_RETURN(auto q, QuoteIdentifier(col, c.pointer));
       if (!set.empty()) set += ", ";
-      set += *q + " = ?";
+      set += q + " = ?";
     }
     return WriteByKeys(c, keys, set, {}, &values, "", {});
   }
@@ -234,8 +234,7 @@ class SqliteConnector : public Connector {
                const std::function<Status(const Item&)>& sink) {
     std::unique_lock<std::mutex> lock(mu_);
     if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": Find before Connect");
-    Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
-    if (!table.ok()) return table.status();
+    LETHE_ASSIGN_OR_RETURN(auto table, QuoteIdentifier(c.name, c.pointer + "/name"));
     auto found = tables_.find(c.name);
     if (found == tables_.end()) return Status::Invalid("sqlite connector " + name_ + " has no collection " + c.name);
     const TableInfo& info = found->second;  // tables_ changes only in Connect
@@ -244,10 +243,9 @@ class SqliteConnector : public Connector {
     std::vector<Param> binds;
     for (const auto& term : m) {
       if (term.values.empty()) continue;
-      Result<std::string> col = QuoteIdentifier(term.column, c.pointer);
-      if (!col.ok()) return col.status();
+      LETHE_ASSIGN_OR_RETURN(auto col, QuoteIdentifier(term.column, c.pointer));
       if (!where.empty()) where += " OR ";
-      where += *col + " IN " + InList(term.values.begin(), term.values.end(), ColumnKind(info, term.column), &binds);
+      where += col + " IN " + InList(term.values.begin(), term.values.end(), ColumnKind(info, term.column), &binds);
     }
     if (where.empty()) return Status::Ok();  // nothing to look for
 
@@ -256,12 +254,11 @@ class SqliteConnector : public Connector {
     if (columns != nullptr) {
       for (const auto& col : *columns) {
         if (!info.columns.count(col)) continue;  // as with *: a column the table lacks is just absent
-        Result<std::string> q = QuoteIdentifier(col, c.pointer);
-        if (!q.ok()) return q.status();
-        select += ", " + *q;
+        LETHE_ASSIGN_OR_RETURN(auto q, QuoteIdentifier(col, c.pointer));
+        select += ", " + q;
       }
     }
-    std::string sql = "SELECT " + key_expr + " AS lethe_key__" + select + " FROM " + *table + " WHERE " + where;
+    std::string sql = "SELECT " + key_expr + " AS lethe_key__" + select + " FROM " + table + " WHERE " + where;
     sqlite3_stmt* prepared = Prepared(sql, /*checkout=*/true);
     if (prepared == nullptr) return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
     Checkout stmt(this, lock, sql, prepared);
@@ -296,8 +293,7 @@ class SqliteConnector : public Connector {
                               const std::string& only, const std::vector<std::string>& only_binds) {
     std::lock_guard<std::mutex> lock(mu_);
     if (db_ == nullptr) return Status::Internal("sqlite connector " + name_ + ": write before Connect");
-    Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
-    if (!table.ok()) return table.status();
+    LETHE_ASSIGN_OR_RETURN(auto table, QuoteIdentifier(c.name, c.pointer + "/name"));
     std::string key_col = c.primary_key.empty() ? "rowid" : *QuoteIdentifier(c.primary_key, "");
     Affinity key_kind = c.primary_key.empty() ? Affinity::kInteger : ColumnKind(tables_[c.name], c.primary_key);
 
@@ -311,7 +307,7 @@ class SqliteConnector : public Connector {
     for (size_t start = 0; start < keys.size() && st.ok(); start += kChunk) {
       size_t n = std::min(kChunk, keys.size() - start);
       std::vector<Param> key_binds;
-      std::string sql = set.empty() ? "DELETE FROM " + *table : "UPDATE " + *table + " SET " + set;
+      std::string sql = set.empty() ? "DELETE FROM " + table : "UPDATE " + table + " SET " + set;
       sql += " WHERE " + key_col + " IN " +
              InList(keys.begin() + start, keys.begin() + start + n, key_kind, &key_binds);
       if (!only.empty()) sql += " AND (" + only + ")";
@@ -402,11 +398,10 @@ class SqliteConnector : public Connector {
   Status CheckSchema() {
     for (const auto& c : collections_) {
       TableInfo info;
-      Result<std::string> table = QuoteIdentifier(c.name, c.pointer + "/name");
-      if (!table.ok()) return table.status();
+      LETHE_ASSIGN_OR_RETURN(auto table, QuoteIdentifier(c.name, c.pointer + "/name"));
       {
         Stmt stmt;
-        std::string sql = "PRAGMA table_info(" + *table + ")";
+        std::string sql = "PRAGMA table_info(" + table + ")";
         if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.addr(), nullptr) != SQLITE_OK) {
           return Status::Invalid("cannot read table \"" + c.name + "\": " + sqlite3_errmsg(db_), c.pointer + "/name");
         }
@@ -444,11 +439,11 @@ class SqliteConnector : public Connector {
         LETHE_RETURN_IF_ERROR(need(c.omit[i], c.pointer + "/omit/" + std::to_string(i)));
       }
       for (const auto& [col, how] : c.erase.mask) {
-        LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/erase/mask/" + exec::PointerToken(col)));
+        LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/erase/mask/" + PointerToken(col)));
       }
       if (c.restrict_set.is_object()) {
         for (const auto& [col, v] : c.restrict_set.items()) {
-          LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/restrict/set/" + exec::PointerToken(col)));
+          LETHE_RETURN_IF_ERROR(need(col, c.pointer + "/restrict/set/" + PointerToken(col)));
         }
       }
       if (c.retain) LETHE_RETURN_IF_ERROR(need(c.retain->from, c.pointer + "/retain/from"));
@@ -614,10 +609,9 @@ Result<std::unique_ptr<Connector>> MakeSqliteConnector(const nlohmann::json& j, 
   std::set<std::string> seen;
   for (size_t i = 0; i < colls->size(); ++i) {
     std::string p = pointer + "/collections/" + std::to_string(i);
-    Result<CollectionSpec> c = ParseTableCollection((*colls)[i], name, p);
-    if (!c.ok()) return c.status();
-    if (!seen.insert(c->name).second) return Status::Invalid("duplicate collection \"" + c->name + "\"", p + "/name");
-    collections.push_back(std::move(*c));
+    LETHE_ASSIGN_OR_RETURN(auto c, ParseTableCollection((*colls)[i], name, p));
+    if (!seen.insert(c.name).second) return Status::Invalid("duplicate collection \"" + c.name + "\"", p + "/name");
+    collections.push_back(std::move(c));
   }
   return std::unique_ptr<Connector>(
       new SqliteConnector(name, path, std::move(extensions), std::move(collections), pointer));

@@ -21,7 +21,7 @@
 #include "cli/commands.h"
 #include "cli/demo_serve.h"
 #include "cli/demo_world.h"
-#include "core/hex.h"
+#include "lethe/hex.h"
 #include "lethe/config.h"
 #include "lethe/time.h"
 

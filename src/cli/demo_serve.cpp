@@ -46,8 +46,7 @@ const Seed kSeeds[] = {
 }  // namespace
 
 Status SeedDemoRequests(const Config& config) {
-  Result<std::unique_ptr<Engine>> engine = Engine::Open(config);
-  if (!engine.ok()) return engine.status();
+  LETHE_ASSIGN_OR_RETURN(auto engine, Engine::Open(config));
   Time now = Now();
   for (const Seed& s : kSeeds) {
     NewRequest in;
@@ -60,8 +59,7 @@ Status SeedDemoRequests(const Config& config) {
     in.received_at = now - std::chrono::days(s.days_ago);
     in.note = s.note;
     if (s.type == RequestType::kRectification) in.params = {{"name", "Amalie Emmy Noether"}};
-    Result<Request> r = (*engine)->workflow->Submit(in, "demo");
-    if (!r.ok()) return r.status();
+    LETHE_ASSIGN_OR_RETURN(auto r, engine->workflow->Submit(in, "demo"));
   }
   return Status::Ok();
 }

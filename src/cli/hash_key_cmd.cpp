@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "core/hex.h"
+#include "lethe/hex.h"
 
 namespace lethe::cli {
 

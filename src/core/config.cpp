@@ -35,11 +35,10 @@ Result<std::string> Config::Secret(const std::string& env_name, const std::strin
 
 Result<std::string> Config::JwtSecret() const {
   constexpr size_t kMinBytes = 32;
-  Result<std::string> v = Secret(jwt_secret_env, "/self_service/jwt/hs256_secret_env");
-  if (!v.ok()) return v.status();
+  LETHE_ASSIGN_OR_RETURN(auto v, Secret(jwt_secret_env, "/self_service/jwt/hs256_secret_env"));
   // Name the variable, never its value.
-  if (v->size() < kMinBytes)
-    return Status::Invalid("environment variable " + jwt_secret_env + " holds " + std::to_string(v->size()) +
+  if (v.size() < kMinBytes)
+    return Status::Invalid("environment variable " + jwt_secret_env + " holds " + std::to_string(v.size()) +
                                " bytes; an HS256 secret needs at least 32 (RFC 7518 section 3.2)",
                            "/self_service/jwt/hs256_secret_env");
   return v;

@@ -1,4 +1,4 @@
-#include "core/hex.h"
+#include "lethe/hex.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

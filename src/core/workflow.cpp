@@ -14,7 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 
 namespace lethe {
 namespace {

@@ -97,9 +97,8 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
       for (const auto& t : ConnectorTypes()) known += (known.empty() ? "" : ", ") + t;
       return Status::Invalid("unknown connector type \"" + type + "\" (known: " + known + ")", p + "/type");
     }
-    Result<std::unique_ptr<Connector>> c = (*factory)(cj, p, ctx);
-    if (!c.ok()) return c.status();
-    const std::string& name = (*c)->name();
+    LETHE_ASSIGN_OR_RETURN(auto c, (*factory)(cj, p, ctx));
+    const std::string& name = c->name();
     // Names appear in placeholders, task records and zip paths: plain only.
     bool plain = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
       return std::isalnum(ch) || ch == '_' || ch == '-';
@@ -108,7 +107,7 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
     if (!by_name.emplace(name, i).second) {
       return Status::Invalid("duplicate connector name \"" + name + "\"", p + "/name");
     }
-    g->connectors_.push_back(std::move(*c));
+    g->connectors_.push_back(std::move(c));
     g->connector_types_.push_back(type);
   }
   g->connected_.assign(g->connectors_.size(), false);
@@ -134,12 +133,11 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
   // 3. Links: every placeholder names an identity kind or a known collection.
   for (auto& n : nodes) {
     for (const auto& link : n.spec->links) {
-      Result<Placeholder> ph = ParseTemplate(link.value_template, link.pointer);
-      if (!ph.ok()) return ph.status();
+      LETHE_ASSIGN_OR_RETURN(auto ph, ParseTemplate(link.value_template, link.pointer));
       LinkSource src;
-      src.prefix = ph->prefix;
-      src.suffix = ph->suffix;
-      std::vector<std::string> parts = Split(ph->inner, '.');
+      src.prefix = ph.prefix;
+      src.suffix = ph.suffix;
+      std::vector<std::string> parts = Split(ph.inner, '.');
       if (parts.size() == 2 && parts[0] == "identity" && !parts[1].empty()) {
         src.identity = true;
         src.identity_kind = parts[1];
@@ -147,16 +145,16 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
         auto it = by_id.find(parts[0] + "." + parts[1]);
         if (it == by_id.end()) {
           if (by_name.count(parts[0]) == 0) {
-            return Status::Invalid("unknown connector \"" + parts[0] + "\" in {" + ph->inner + "}", link.pointer);
+            return Status::Invalid("unknown connector \"" + parts[0] + "\" in {" + ph.inner + "}", link.pointer);
           }
-          return Status::Invalid("unknown collection \"" + parts[0] + "." + parts[1] + "\" in {" + ph->inner + "}",
+          return Status::Invalid("unknown collection \"" + parts[0] + "." + parts[1] + "\" in {" + ph.inner + "}",
                                  link.pointer);
         }
         src.node = it->second;
         src.column = parts[2];
         n.after.insert(src.node);
       } else {
-        return Status::Invalid("placeholder {" + ph->inner + "} names nothing: use {identity.<kind>} or "
+        return Status::Invalid("placeholder {" + ph.inner + "} names nothing: use {identity.<kind>} or "
                                "{connector.collection.column}", link.pointer);
       }
       n.sources.push_back(std::move(src));

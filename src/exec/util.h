@@ -1,26 +1,19 @@
-// Small helpers shared by the executor and the connectors: masks and JSON
-// pointer tokens (digests come from core/hex.h, base64 from lethe/util/base64.h). Internal to src/exec and connectors/.
+// Names the executor's files use unqualified inside lethe::exec: digests
+// (lethe/hex.h), masks (lethe/mask.h) and JSON pointer tokens. Internal to
+// src/exec; connectors include the public headers themselves.
 #pragma once
 
-#include <string>
-#include <string_view>
-
-#include "core/hex.h"
+#include "lethe/hex.h"
 #include "lethe/json_pointer.h"
+#include "lethe/mask.h"
 
 namespace lethe::exec {
 
 using ::lethe::HmacSha256Hex;
+using ::lethe::kMaskHashPrefix;
+using ::lethe::kRedacted;
+using ::lethe::MaskHash;
+using ::lethe::PointerToken;
 using ::lethe::Sha256Hex;
-
-// What a "hash" mask writes: "hmac:" + HmacSha256Hex(key, value). The prefix
-// lets a resumed erasure see a value is already masked and leave it alone.
-std::string MaskHash(std::string_view key, std::string_view value);
-inline constexpr std::string_view kMaskHashPrefix = "hmac:";
-// What a "redact" mask writes.
-inline constexpr std::string_view kRedacted = "[redacted]";
-
-// RFC 6901 reference token (one definition, in the core).
-using lethe::PointerToken;
 
 }  // namespace lethe::exec

@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 #include "lethe/strict_json.h"
 
 namespace lethe::http {
@@ -76,17 +76,16 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
   if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
     return Status::Unauthorized("malformed token: expected three dot-separated parts");
 
-  Result<nlohmann::json> header = DecodeJsonPart(token.substr(0, d1), "header");
-  if (!header.ok()) return header.status();
+  LETHE_ASSIGN_OR_RETURN(auto header, DecodeJsonPart(token.substr(0, d1), "header"));
   // Exactly HS256: "none", HS512, RS256 ... are all refused, so a token can
   // never choose a weaker check than the one we configured.
-  auto alg = header->find("alg");
-  if (alg == header->end() || !alg->is_string() || *alg != "HS256")
+  auto alg = header.find("alg");
+  if (alg == header.end() || !alg->is_string() || *alg != "HS256")
     return Status::Unauthorized("token algorithm must be HS256");
   // RFC 7515 §4.1.11: a recipient must refuse a token whose "crit" names an
   // extension it does not understand. Lethe implements none, so any "crit"
   // (well-formed or not) is refused.
-  if (header->contains("crit")) return Status::Unauthorized("token names critical extensions Lethe does not implement");
+  if (header.contains("crit")) return Status::Unauthorized("token names critical extensions Lethe does not implement");
 
   std::string sig;
   if (!Base64UrlDecode(token.substr(d2 + 1), &sig)) return Status::Unauthorized("malformed token: bad signature encoding");
@@ -95,9 +94,8 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
     return Status::Unauthorized("token signature does not verify");
 
   // Only a token we signed gets its claims read.
-  Result<nlohmann::json> claims = DecodeJsonPart(token.substr(d1 + 1, d2 - d1 - 1), "payload");
-  if (!claims.ok()) return claims.status();
-  const nlohmann::json& c = *claims;
+  LETHE_ASSIGN_OR_RETURN(auto claims, DecodeJsonPart(token.substr(d1 + 1, d2 - d1 - 1), "payload"));
+  const nlohmann::json& c = claims;
   const int64_t t = ToUnix(now);
 
   auto exp = c.find("exp");
@@ -135,9 +133,8 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
 }
 
 Result<Principal> Authenticator::Operator(std::string_view authorization) const {
-  Result<std::string_view> key = BearerToken(authorization);
-  if (!key.ok()) return key.status();
-  const std::string digest = Sha256Hex(*key);
+  LETHE_ASSIGN_OR_RETURN(auto key, BearerToken(authorization));
+  const std::string digest = Sha256Hex(key);
   // Look at every key without stopping early: the time taken says nothing
   // about which (or whether a) key came close.
   const OperatorKey* found = nullptr;
@@ -155,9 +152,8 @@ Result<Principal> Authenticator::Operator(std::string_view authorization) const 
 }
 
 Result<Principal> Authenticator::Subject(std::string_view authorization, Time now) const {
-  Result<std::string_view> token = BearerToken(authorization);
-  if (!token.ok()) return token.status();
-  return VerifyJwt(*token, jwt_, now);
+  LETHE_ASSIGN_OR_RETURN(auto token, BearerToken(authorization));
+  return VerifyJwt(token, jwt_, now);
 }
 
 bool RateLimiter::Allow(const std::string& key) {

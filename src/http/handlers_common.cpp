@@ -45,12 +45,10 @@ void HideInternals(nlohmann::json& request_json) {
 
 Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool subject_view) {
   nlohmann::json j = r.ToJson(now);
-  Result<std::vector<Event>> events = s.store().Events(r.id);
-  if (!events.ok()) return events.status();
-  Result<std::vector<Task>> tasks = s.store().Tasks(r.id);
-  if (!tasks.ok()) return tasks.status();
+  LETHE_ASSIGN_OR_RETURN(auto events, s.store().Events(r.id));
+  LETHE_ASSIGN_OR_RETURN(auto tasks, s.store().Tasks(r.id));
   nlohmann::json ev = nlohmann::json::array();
-  for (const Event& e : *events) {
+  for (const Event& e : events) {
     // Notes and assignments are the operators' working notes, not the subject's business.
     if (subject_view && (e.kind == "note" || e.kind == "noted" || e.kind == "assigned")) continue;
     nlohmann::json ej = EventJson(e, subject_view);
@@ -58,7 +56,7 @@ Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool s
     ev.push_back(std::move(ej));
   }
   nlohmann::json ts = nlohmann::json::array();
-  for (const Task& t : *tasks) {
+  for (const Task& t : tasks) {
     nlohmann::json tj = TaskJson(t);
     if (subject_view) tj.erase("error");
     ts.push_back(std::move(tj));

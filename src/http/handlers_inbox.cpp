@@ -12,9 +12,8 @@
 namespace lethe::http {
 
 Result<NewRequest> ParseInboxCreateRequest(std::string_view body, Time now) {
-  Result<nlohmann::json> parsed = ParseObject(body, false);
-  if (!parsed.ok()) return parsed.status();
-  const nlohmann::json& b = *parsed;
+  LETHE_ASSIGN_OR_RETURN(auto parsed, ParseObject(body, false));
+  const nlohmann::json& b = parsed;
   LETHE_RETURN_IF_ERROR(OnlyFields(b, {"type", "regulation", "custom_sla", "channel", "subject", "received_at",
                                        "verified", "verified_identities", "note", "params"}));
 
@@ -77,9 +76,8 @@ Result<RequestFilter> ParseInboxListRequest(const Query& query) {
                                                  "assignee", "q", "limit", "cursor"};
     if (!kKnown.count(k)) return Status::Invalid("unknown query parameter \"" + k + "\"", "/query/" + k);
   }
-  Result<RequestFilter> page = ParsePageRequest(query);
-  if (!page.ok()) return page.status();
-  RequestFilter f = *page;
+  LETHE_ASSIGN_OR_RETURN(auto page, ParsePageRequest(query));
+  RequestFilter f = page;
   // An empty parameter is no filter.
   auto q = [&](const char* k) -> const std::string* {
     auto it = query.find(k);
@@ -121,9 +119,8 @@ std::optional<Action> ParseActionName(std::string_view name) {
 }
 
 Result<ActRequest> ParseActRequest(Action action, std::string_view body) {
-  Result<nlohmann::json> parsed = ParseObject(body, true);
-  if (!parsed.ok()) return parsed.status();
-  const nlohmann::json& b = *parsed;
+  LETHE_ASSIGN_OR_RETURN(auto parsed, ParseObject(body, true));
+  const nlohmann::json& b = parsed;
   ActRequest in;
   switch (action) {
     case Action::kHold: {

@@ -9,12 +9,11 @@
 namespace lethe::http {
 
 Result<VerifyCodeRequest> ParseVerifyCodeRequest(std::string_view body) {
-  Result<nlohmann::json> parsed = ParseObject(body, false);
-  if (!parsed.ok()) return parsed.status();
+  LETHE_ASSIGN_OR_RETURN(auto parsed, ParseObject(body, false));
   VerifyCodeRequest in;
-  LETHE_RETURN_IF_ERROR(OnlyFields(*parsed, {"request_id", "code"}));
-  LETHE_RETURN_IF_ERROR(GetString(*parsed, "request_id", &in.request_id, true));
-  LETHE_RETURN_IF_ERROR(GetString(*parsed, "code", &in.code, true));
+  LETHE_RETURN_IF_ERROR(OnlyFields(parsed, {"request_id", "code"}));
+  LETHE_RETURN_IF_ERROR(GetString(parsed, "request_id", &in.request_id, true));
+  LETHE_RETURN_IF_ERROR(GetString(parsed, "code", &in.code, true));
   return in;
 }
 

@@ -55,9 +55,8 @@ bool IsUuid(std::string_view v) {
 }
 
 Result<NewRequest> ParseOpenDsrCreateRequest(std::string_view body, Time now, const CallbackUrlCheck& check_url) {
-  Result<nlohmann::json> parsed = ParseObject(body, false);
-  if (!parsed.ok()) return parsed.status();
-  const nlohmann::json& b = *parsed;
+  LETHE_ASSIGN_OR_RETURN(auto parsed, ParseObject(body, false));
+  const nlohmann::json& b = parsed;
   LETHE_RETURN_IF_ERROR(OnlyFields(b, {"api_version", "regulation", "subject_request_id", "subject_request_type",
                                        "subject_identities", "submitted_time", "status_callback_urls", "property_id",
                                        "extensions"}));
@@ -182,11 +181,10 @@ std::string RecordKey(const Principal& p, std::string_view srid) {
 // Another operator's id, an unknown id and a malformed one all look alike.
 Result<Request> Lookup(Service& s, const Principal& p, const std::string& srid) {
   if (!IsUuid(srid)) return Status::NotFound("no such subject_request_id");
-  Result<std::optional<Record>> rec = s.store().GetRecord(kKind, RecordKey(p, srid));
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value() || (**rec).value.value("request_id", "").empty())
+  LETHE_ASSIGN_OR_RETURN(auto rec, s.store().GetRecord(kKind, RecordKey(p, srid)));
+  if (!rec.has_value() || (*rec).value.value("request_id", "").empty())
     return Status::NotFound("no such subject_request_id");
-  return s.store().Get((**rec).value["request_id"].get<std::string>());
+  return s.store().Get((*rec).value["request_id"].get<std::string>());
 }
 
 Reply Discovery(Service& s, Context&) {
@@ -211,9 +209,8 @@ Result<Request> FileOnce(Service& s, const Principal& p, const NewRequest& in, T
   claim.key = RecordKey(p, in.external_id);
   claim.value = {{"request_id", ""}, {"operator", p.name}};
   claim.created_at = now;
-  Result<bool> claimed = s.store().PutRecordIfAbsent(claim);
-  if (!claimed.ok()) return claimed.status();
-  if (!*claimed) {
+  LETHE_ASSIGN_OR_RETURN(auto claimed, s.store().PutRecordIfAbsent(claim));
+  if (!claimed) {
     Result<Request> existing = Lookup(s, p, in.external_id);
     if (!existing.ok()) return Status::Conflict("subject_request_id is being filed; retry shortly");
     return existing;

@@ -9,9 +9,8 @@
 namespace lethe::http {
 
 Result<NewRequest> ParseSelfCreateRequest(std::string_view body) {
-  Result<nlohmann::json> parsed = ParseObject(body, false);
-  if (!parsed.ok()) return parsed.status();
-  const nlohmann::json& b = *parsed;
+  LETHE_ASSIGN_OR_RETURN(auto parsed, ParseObject(body, false));
+  const nlohmann::json& b = parsed;
   LETHE_RETURN_IF_ERROR(OnlyFields(b, {"type", "params", "note"}));
   std::string type;
   LETHE_RETURN_IF_ERROR(GetString(b, "type", &type, true));

@@ -13,9 +13,8 @@ Result<nlohmann::json> ParseObject(std::string_view body, bool allow_empty) {
     return Status::Invalid("request body is empty; expected a JSON object", "");
   }
   // I-JSON with a depth limit: a deep body must never become a deep tree.
-  Result<nlohmann::json> j = ParseStrictJson(body);
-  if (!j.ok()) return j.status();
-  if (!j->is_object()) return Status::Invalid("expected a JSON object", "");
+  LETHE_ASSIGN_OR_RETURN(auto j, ParseStrictJson(body));
+  if (!j.is_object()) return Status::Invalid("expected a JSON object", "");
   return j;
 }
 

@@ -501,9 +501,8 @@ Status ServeConfig(const Config& config, ServeOptions opts) {
   ServiceOptions so;
   so.static_dir = opts.static_dir;
   so.examples_dir = opts.examples_dir;
-  Result<std::unique_ptr<Service>> service = Service::Create(config, std::move(so));
-  if (!service.ok()) return service.status();
-  return Serve(**service, std::move(opts));
+  LETHE_ASSIGN_OR_RETURN(auto service, Service::Create(config, std::move(so)));
+  return Serve(*service, std::move(opts));
 }
 
 }  // namespace lethe::http

@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 #include "http/json_input.h"
 #include "notify/notifications.h"
 #include "notify/notifier.h"
@@ -109,16 +109,14 @@ Service::~Service() = default;
 
 Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOptions opts) {
   std::unique_ptr<Service> s(new Service(config, std::move(opts)));
-  Result<std::unique_ptr<Engine>> engine = Engine::Open(config);
-  if (!engine.ok()) return engine.status();
-  s->engine_ = std::move(*engine);
+  LETHE_ASSIGN_OR_RETURN(auto engine, Engine::Open(config));
+  s->engine_ = std::move(engine);
   const Config& c = s->engine_->config;
 
   JwtSettings jwt;
   if (!c.jwt_secret_env.empty()) {
-    Result<std::string> secret = c.JwtSecret();
-    if (!secret.ok()) return secret.status();
-    jwt.secret = *secret;
+    LETHE_ASSIGN_OR_RETURN(auto secret, c.JwtSecret());
+    jwt.secret = secret;
     jwt.issuer = c.jwt_issuer;
     jwt.audience = c.jwt_audience;
   }
@@ -126,9 +124,8 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOp
 
   s->executor_ = std::move(s->opts_.executor);
   if (!s->executor_) {
-    Result<std::unique_ptr<Executor>> ex = MakeExecutor(c, *s->engine_->store, s->engine_->pseudonym_key);
-    if (!ex.ok()) return ex.status();
-    s->executor_ = std::move(*ex);
+    LETHE_ASSIGN_OR_RETURN(auto ex, MakeExecutor(c, *s->engine_->store, s->engine_->pseudonym_key));
+    s->executor_ = std::move(ex);
   }
   if (s->executor_) {
     WorkerOptions wo;
@@ -136,9 +133,8 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, ServiceOp
     s->worker_ = std::make_unique<Worker>(*s->engine_->workflow, *s->executor_, wo);
   }
 
-  Result<std::unique_ptr<Notifier>> notifier = Notifier::Create(c);
-  if (!notifier.ok()) return notifier.status();
-  s->notifier_ = std::move(*notifier);
+  LETHE_ASSIGN_OR_RETURN(auto notifier, Notifier::Create(c));
+  s->notifier_ = std::move(notifier);
   AttachNotifications(*s->engine_->workflow, *s->notifier_, c);
   s->scheduler_ = std::make_unique<Scheduler>(*s->engine_->workflow, *s->notifier_, c, s->executor_.get());
 
@@ -195,17 +191,15 @@ Reply Service::Handle(const HttpRequest& req) {
 Status Service::Authorize(const Route& route, const HttpRequest& req, Context* ctx) {
   const std::string_view authz = Sv(req[bhttp::field::authorization]);
   if (route.access == Access::kSubject) {
-    Result<Principal> p = auth_->Subject(authz, ctx->now);
-    if (!p.ok()) return p.status();
-    ctx->principal = *p;
+    LETHE_ASSIGN_OR_RETURN(auto p, auth_->Subject(authz, ctx->now));
+    ctx->principal = p;
   } else if (route.access != Access::kPublic) {
-    Result<Principal> p = auth_->Operator(authz);
-    if (!p.ok()) return p.status();
-    if (!RoleAllows(route.access, p->role)) {
-      return Status::Forbidden("role \"" + std::string(ToString(p->role)) + "\" may not call " +
+    LETHE_ASSIGN_OR_RETURN(auto p, auth_->Operator(authz));
+    if (!RoleAllows(route.access, p.role)) {
+      return Status::Forbidden("role \"" + std::string(ToString(p.role)) + "\" may not call " +
                                std::string(Sv(req.method_string())) + " " + route.pattern);
     }
-    ctx->principal = *p;
+    ctx->principal = p;
   }
   return Status::Ok();
 }

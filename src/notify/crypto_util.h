@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 
 namespace lethe::notify {
 

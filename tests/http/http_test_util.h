@@ -15,7 +15,7 @@
 #include <boost/beast.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/hex.h"
+#include "lethe/hex.h"
 #include "http/auth.h"
 #include "http/server.h"
 #include "http/service.h"

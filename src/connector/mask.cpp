@@ -1,11 +1,11 @@
-#include "lethe/json_pointer.h"
-#include "exec/util.h"
+#include "lethe/mask.h"
 
-namespace lethe::exec {
+#include "lethe/hex.h"
+
+namespace lethe {
 
 std::string MaskHash(std::string_view key, std::string_view value) {
   return std::string(kMaskHashPrefix) + HmacSha256Hex(key, value);
 }
 
-
-}  // namespace lethe::exec
+}  // namespace lethe

@@ -2,7 +2,7 @@
 // connectors): one definition, so both types accept exactly the same keys.
 #include <set>
 
-#include "exec/util.h"
+#include "lethe/json_pointer.h"
 #include "lethe/connector.h"
 #include "lethe/connector_config.h"
 #include "lethe/time.h"
@@ -10,7 +10,6 @@
 namespace lethe {
 namespace {
 
-using exec::PointerToken;
 
 Status StringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out) {
   if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
