@@ -54,7 +54,7 @@ class Db {
          "(10, 1, 'first', '{0.5,-1.25,3}'), (11, 1, 'second', NULL), (20, 2, 'bob''s', '{1,2,3}')");
   }
   ~Db() {
-    PQexec(conn_, ("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str());
+    PQclear(PQexec(conn_, ("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
     PQfinish(conn_);
   }
 
