@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: deps build test fuzz bench demo clean
+.PHONY: deps build test test-asan fuzz bench demo clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -13,6 +13,11 @@ build: deps
 
 test: build
 	@bash scripts/test.sh $(BUILD)
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# in build-asan (see scripts/test-asan.sh). CI runs it after `make test`.
+test-asan: deps
+	@JOBS=$(JOBS) bash scripts/test-asan.sh build-asan
 
 # libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60

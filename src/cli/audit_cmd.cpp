@@ -80,8 +80,12 @@ void AddAuditCommands(CLI::App& app) {
   auto rid = std::make_shared<std::string>();
   show->add_option("--config", *config, "Config file")->required();
   show->add_option("--request", *rid, "Only entries of this request");
+  // Entries are always JSON lines; --json is accepted. CLI11 writes the flag
+  // through a reference when the command line is parsed, after this function
+  // returns, so the callback must own as_json (it once died here, and every
+  // `audit show --json` wrote to freed memory).
   show->add_flag("--json", *as_json);
-  show->callback([config, rid] {
+  show->callback([config, rid, as_json] {
     auto e = OpenEngine(*config);
     if (!e) return;
     auto entries = e->store->Audit(*rid);

@@ -648,7 +648,9 @@ TEST_CASE("export of a large collection keeps memory flat", "[big]") {
   long grown_kb = after.ru_maxrss - before.ru_maxrss;
   INFO("max RSS grew by " << grown_kb << " KiB for " << (*res)["records"] << " records, zip "
                           << fs::file_size((*res)["export_path"].get<std::string>()) << " bytes");
+#ifndef LETHE_SANITIZE  // ASan's shadow memory and quarantine make peak RSS meaningless
   CHECK(grown_kb < 64 * 1024);
+#endif
 }
 
 // A large erasure runs in bounded batches.

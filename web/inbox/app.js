@@ -165,11 +165,19 @@ function queryString(cursor) {
   return p.toString();
 }
 
+// Loads can overlap (sign-in loads the queue, then Apply or Next loads another
+// page before the first answer is in). Only the newest load may touch the
+// page: an older answer arriving late would show the wrong list and leave its
+// next_cursor, from another filter, under the Next button.
+let queueLoadSeq = 0;
+
 async function loadQueue(cursor) {
   const body = $('#queue-body');
+  const seq = ++queueLoadSeq;
   body.setAttribute('aria-busy', 'true');
   try {
     const page = await api('GET', `/v1/requests?${queryString(cursor)}`);
+    if (seq !== queueLoadSeq) return;
     const items = (page && page.items) || [];
     body.replaceChildren(...items.map(queueRow));
     $('#queue-empty').hidden = items.length > 0;
@@ -180,9 +188,9 @@ async function loadQueue(cursor) {
     $('#queue-caption').textContent =
       `Requests, due first — page ${pageNo}, ${items.length} shown${state.nextCursor ? ', more on the next page' : ''}`;
   } catch (e) {
-    if (e.status !== 401) say(errorText(e), true);
+    if (seq === queueLoadSeq && e.status !== 401) say(errorText(e), true);
   } finally {
-    body.removeAttribute('aria-busy');
+    if (seq === queueLoadSeq) body.removeAttribute('aria-busy');
   }
 }
 

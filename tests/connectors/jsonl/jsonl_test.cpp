@@ -327,7 +327,9 @@ TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
   CHECK(*r == subject_lines);
   long grown_mb = (MaxRssKb() - before) / 1024;
   INFO("peak RSS grew by " << grown_mb << " MB");
+#ifndef LETHE_SANITIZE  // ASan's shadow memory and quarantine make peak RSS meaningless
   CHECK(grown_mb < 20);  // the file is 50 MB: it was never held in memory
+#endif
 
   int64_t left = 0;
   std::ifstream in(big);
