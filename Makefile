@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: deps build test test-asan fuzz bench demo clean
+.PHONY: deps build test test-asan fuzz bench demo clean format format-check
 
 deps:
 	@bash scripts/install-deps.sh
@@ -30,6 +30,12 @@ bench: build
 
 demo: build
 	@$(BUILD)/lethe demo
+
+format: deps
+	@bash scripts/format.sh fix
+
+format-check: deps
+	@bash scripts/format.sh check
 
 clean:
 	rm -rf $(BUILD)

@@ -33,8 +33,8 @@ namespace {
 
 std::string B64Url(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   out.resize(n);
   for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
   while (!out.empty() && out.back() == '=') out.pop_back();
@@ -42,13 +42,16 @@ std::string B64Url(const std::string& in) {
 }
 
 std::string Jwt(const std::string& sub, const std::string& secret) {
-  nlohmann::json p = {{"sub", sub}, {"email", sub + "@bench.example"}, {"iss", "https://app.example"},
-                      {"aud", "lethe"}, {"exp", std::time(nullptr) + 3600}};
+  nlohmann::json p = {{"sub", sub},
+                      {"email", sub + "@bench.example"},
+                      {"iss", "https://app.example"},
+                      {"aud", "lethe"},
+                      {"exp", std::time(nullptr) + 3600}};
   std::string signing = B64Url(R"({"alg":"HS256","typ":"JWT"})") + "." + B64Url(p.dump());
   unsigned char mac[32];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(signing.data()),
-       signing.size(), mac, &len);
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &len);
   return signing + "." + B64Url(std::string(reinterpret_cast<char*>(mac), len));
 }
 
@@ -64,8 +67,9 @@ int Seed(const std::string& db, int n) {
     lethe::Request r;
     r.id = lethe::NewRequestId();
     r.type = static_cast<lethe::RequestType>(i % 6);
-    r.status = i % 3 == 0 ? lethe::RequestStatus::kPending : i % 3 == 1 ? lethe::RequestStatus::kApproved
-                                                                      : lethe::RequestStatus::kCompleted;
+    r.status = i % 3 == 0   ? lethe::RequestStatus::kPending
+               : i % 3 == 1 ? lethe::RequestStatus::kApproved
+                            : lethe::RequestStatus::kCompleted;
     r.channel = "api";
     r.subject.email = "seed" + std::to_string(i) + "@example.com";
     r.verified = true;
@@ -142,22 +146,24 @@ int main(int argc, char** argv) {
     // request keeps the per-subject rate limit out of the way.
     std::vector<std::vector<std::string>> tokens(conns);
     for (int c = 0; c < conns; ++c)
-      for (int i = 0; i < 20000; ++i) tokens[c].push_back(Jwt("bench-" + std::to_string(c) + "-" + std::to_string(i), secret));
+      for (int i = 0; i < 20000; ++i)
+        tokens[c].push_back(Jwt("bench-" + std::to_string(c) + "-" + std::to_string(i), secret));
     Stats st;
     const auto end = Clock::now() + std::chrono::duration<double>(secs);
     const auto start = Clock::now();
     std::vector<std::thread> ts;
     for (int c = 0; c < conns; ++c) {
       ts.emplace_back([&, c] {
-        Client(port,
-               [&](int i) {
-                 bhttp::request<bhttp::string_body> r{bhttp::verb::post, "/v1/self/requests", 11};
-                 r.set(bhttp::field::authorization, "Bearer " + tokens[c][i % tokens[c].size()]);
-                 r.set(bhttp::field::content_type, "application/json");
-                 r.body() = R"({"type":"access"})";
-                 return r;
-               },
-               [&](int i) { return Clock::now() >= end || i >= 20000; }, &st);
+        Client(
+            port,
+            [&](int i) {
+              bhttp::request<bhttp::string_body> r{bhttp::verb::post, "/v1/self/requests", 11};
+              r.set(bhttp::field::authorization, "Bearer " + tokens[c][i % tokens[c].size()]);
+              r.set(bhttp::field::content_type, "application/json");
+              r.body() = R"({"type":"access"})";
+              return r;
+            },
+            [&](int i) { return Clock::now() >= end || i >= 20000; }, &st);
       });
     }
     for (auto& t : ts) t.join();
@@ -171,20 +177,22 @@ int main(int argc, char** argv) {
     const char* key = std::getenv("BENCH_OPERATOR_KEY");
     if (!key) return 2;
     const std::vector<std::string> targets = {"/v1/requests?limit=50", "/v1/requests?status=pending&limit=50",
-                                              "/v1/requests?overdue=true&limit=50", "/v1/requests?type=erasure&limit=50"};
+                                              "/v1/requests?overdue=true&limit=50",
+                                              "/v1/requests?type=erasure&limit=50"};
     for (const std::string& target : targets) {
       Stats st;
       const auto start = Clock::now();
       std::vector<std::thread> ts;
       for (int c = 0; c < conns; ++c) {
         ts.emplace_back([&] {
-          Client(port,
-                 [&](int) {
-                   bhttp::request<bhttp::string_body> r{bhttp::verb::get, target, 11};
-                   r.set(bhttp::field::authorization, std::string("Bearer ") + key);
-                   return r;
-                 },
-                 [&](int i) { return i >= n / conns; }, &st);
+          Client(
+              port,
+              [&](int) {
+                bhttp::request<bhttp::string_body> r{bhttp::verb::get, target, 11};
+                r.set(bhttp::field::authorization, std::string("Bearer ") + key);
+                return r;
+              },
+              [&](int i) { return i >= n / conns; }, &st);
         });
       }
       for (auto& t : ts) t.join();

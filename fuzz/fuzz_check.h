@@ -10,13 +10,12 @@
 #include <string_view>
 #include <vector>
 
-#define FUZZ_CHECK(cond, what)                                                                   \
-  do {                                                                                           \
-    if (!(cond)) {                                                                               \
-      std::fprintf(stderr, "fuzz property broken at %s:%d: %s [%s]\n", __FILE__, __LINE__, what, \
-                   #cond);                                                                       \
-      std::abort();                                                                              \
-    }                                                                                            \
+#define FUZZ_CHECK(cond, what)                                                                           \
+  do {                                                                                                   \
+    if (!(cond)) {                                                                                       \
+      std::fprintf(stderr, "fuzz property broken at %s:%d: %s [%s]\n", __FILE__, __LINE__, what, #cond); \
+      std::abort();                                                                                      \
+    }                                                                                                    \
   } while (0)
 
 namespace lethe::fuzz {

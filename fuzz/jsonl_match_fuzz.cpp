@@ -50,10 +50,14 @@ bool ExactMatch(const json& obj, const lethe::Match& m) {
     auto it = obj.find(t.column);
     if (it == obj.end()) continue;
     std::string text;
-    if (it->is_string()) text = it->get<std::string>();
-    else if (it->is_number_unsigned()) text = std::to_string(it->get<uint64_t>());
-    else if (it->is_number_integer()) text = std::to_string(it->get<int64_t>());
-    else continue;
+    if (it->is_string())
+      text = it->get<std::string>();
+    else if (it->is_number_unsigned())
+      text = std::to_string(it->get<uint64_t>());
+    else if (it->is_number_integer())
+      text = std::to_string(it->get<int64_t>());
+    else
+      continue;
     for (const auto& v : t.values)
       if (v == text) return true;
   }
@@ -86,8 +90,10 @@ void CheckLine(const std::string& line, const lethe::Match& m, const Terms& term
   for (const auto& [k, v] : parsed.items()) {
     FUZZ_CHECK(after.contains(k), "redaction keeps every field");
     bool listed = std::find(a.redact.begin(), a.redact.end(), k) != a.redact.end();
-    if (listed) FUZZ_CHECK(after[k] == kRedacted, "a listed field is redacted");
-    else FUZZ_CHECK(after[k] == v, "an unlisted field is unchanged");
+    if (listed)
+      FUZZ_CHECK(after[k] == kRedacted, "a listed field is redacted");
+    else
+      FUZZ_CHECK(after[k] == v, "an unlisted field is unchanged");
   }
   FUZZ_CHECK(after.size() == parsed.size(), "redaction adds no field");
   bool again = false;

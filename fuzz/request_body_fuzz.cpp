@@ -31,9 +31,12 @@ void CheckRefusal(const lethe::Status& st, bool needs_field) {
 // a->b ... z->a, A->B ..., 0->1 ... 9->0; everything else kept.
 std::string Shift(std::string v) {
   for (char& c : v) {
-    if (c >= 'a' && c <= 'z') c = c == 'z' ? 'a' : c + 1;
-    else if (c >= 'A' && c <= 'Z') c = c == 'Z' ? 'A' : c + 1;
-    else if (c >= '0' && c <= '9') c = c == '9' ? '0' : c + 1;
+    if (c >= 'a' && c <= 'z')
+      c = c == 'z' ? 'a' : c + 1;
+    else if (c >= 'A' && c <= 'Z')
+      c = c == 'Z' ? 'A' : c + 1;
+    else if (c >= '0' && c <= '9')
+      c = c == '9' ? '0' : c + 1;
   }
   return v;
 }

@@ -57,8 +57,7 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(const std::string& q
   return out;
 }
 
-const lethe::s3::SigV4Credentials kCreds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1",
-                                         "s3"};
+const lethe::s3::SigV4Credentials kCreds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1", "s3"};
 const std::string kDate = "20260101T000000Z";
 
 }  // namespace
@@ -77,7 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.method = "GET";
   req.path = path;
   req.query = ParseQuery(f[1]);
-  req.headers = {{"host", f[2]}, {"x-amz-date", kDate}, {"x-amz-content-sha256", lethe::s3::Sha256Hex("")},
+  req.headers = {{"host", f[2]},
+                 {"x-amz-date", kDate},
+                 {"x-amz-content-sha256", lethe::s3::Sha256Hex("")},
                  {"x-amz-meta-note", f[3]}};
   req.payload_sha256 = lethe::s3::Sha256Hex("");
 
@@ -114,8 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(lines[7].empty(), "a blank line after the headers");
   FUZZ_CHECK(lines[8] == "host;x-amz-content-sha256;x-amz-date;x-amz-meta-note", "the signed headers");
-  FUZZ_CHECK(sig.signature.size() == 64 &&
-                 sig.signature.find_first_not_of("0123456789abcdef") == std::string::npos,
+  FUZZ_CHECK(sig.signature.size() == 64 && sig.signature.find_first_not_of("0123456789abcdef") == std::string::npos,
              "the signature is lowercase hex");
 
   // What must not change the signature.

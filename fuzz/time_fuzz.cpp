@@ -44,8 +44,8 @@ void CheckDuration(const std::string& s, Time t) {
 }
 
 void CheckDeadlines(Time received, const std::vector<std::string>& holidays, uint8_t zone_pick) {
-  static const char* kZones[] = {"UTC", "Europe/Berlin", "America/Los_Angeles", "Australia/Lord_Howe",
-                                 "Pacific/Kiritimati", "America/Sao_Paulo"};
+  static const char* kZones[] = {
+      "UTC", "Europe/Berlin", "America/Los_Angeles", "Australia/Lord_Howe", "Pacific/Kiritimati", "America/Sao_Paulo"};
   lethe::DeadlineRules rules;
   rules.timezone = kZones[zone_pick % (sizeof kZones / sizeof kZones[0])];
   for (const auto& h : holidays) rules.holidays.insert(h);

@@ -8,6 +8,7 @@ PKGS=(
   libboost1.81-dev libsqlite3-dev sqlite3 libzip-dev zipcmp zipmerge ziptool zip unzip
   nlohmann-json3-dev libspdlog-dev libfmt-dev catch2 libpq-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libhowardhinnant-date-dev tzdata
+  clang-format
   postgresql postgresql-contrib
   nodejs python3 curl
   chromium

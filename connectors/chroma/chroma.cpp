@@ -39,8 +39,8 @@
 namespace lethe {
 namespace {
 
-constexpr int kPage = 100;        // entries per get (embeddings make pages big)
-constexpr size_t kBatch = 500;    // ids per get/delete/update
+constexpr int kPage = 100;      // entries per get (embeddings make pages big)
+constexpr size_t kBatch = 500;  // ids per get/delete/update
 constexpr size_t kMaxBody = 64 * 1024 * 1024;
 
 using json = nlohmann::json;
@@ -116,8 +116,10 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
         std::string t = tmpl.get<std::string>();
         size_t open = t.find('{');
         if (open == std::string::npos || t.find('}', open) == std::string::npos) {
-          return Status::Invalid("must contain a placeholder such as \"{app.users.id}\"; a fixed value would "
-                                 "match every subject", lp);
+          return Status::Invalid(
+              "must contain a placeholder such as \"{app.users.id}\"; a fixed value would "
+              "match every subject",
+              lp);
         }
         c.links.push_back({field, t, lp});
       }
@@ -131,22 +133,29 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
       if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
       c.portable = v.get<bool>();
     } else if (k == "erase") {
-      if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
-      else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
-      else return Status::Invalid("must be \"delete\" or \"keep\" (vector entries cannot be masked)", p);
+      if (v == "delete")
+        c.erase.kind = EraseAction::Kind::kDelete;
+      else if (v == "keep")
+        c.erase.kind = EraseAction::Kind::kKeep;
+      else
+        return Status::Invalid("must be \"delete\" or \"keep\" (vector entries cannot be masked)", p);
     } else if (k == "retain") {
       Retention r;
-      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
-        return IsDottedName(from) ? Status::Ok() : Status::Invalid("must be a metadata field name", fp);
-      }, &r));
+      LETHE_RETURN_IF_ERROR(ParseRetention(
+          v, p,
+          [](const std::string& from, const std::string& fp) {
+            return IsDottedName(from) ? Status::Ok() : Status::Invalid("must be a metadata field name", fp);
+          },
+          &r));
       c.retain = std::move(r);
     } else if (k == "omit") {
       LETHE_RETURN_IF_ERROR(StringList(v, p, &c.omit));
-      static const std::set<std::string> parts = {"embeddings", "embedding", "documents", "document",
-                                                  "metadatas",  "metadata"};
+      static const std::set<std::string> parts = {"embeddings", "embedding", "documents",
+                                                  "document",   "metadatas", "metadata"};
       for (size_t i = 0; i < c.omit.size(); ++i) {
         if (!parts.count(c.omit[i])) {
-          return Status::Invalid("can omit \"embeddings\", \"documents\" or \"metadatas\"", p + "/" + std::to_string(i));
+          return Status::Invalid("can omit \"embeddings\", \"documents\" or \"metadatas\"",
+                                 p + "/" + std::to_string(i));
         }
       }
     } else {
@@ -154,7 +163,8 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
     }
   }
   if (c.name.empty()) return Status::Invalid("collection needs a \"name\"", pointer);
-  if (!has_where) return Status::Invalid("collection \"" + c.name + "\" needs \"where\" to tie entries to a subject", pointer);
+  if (!has_where)
+    return Status::Invalid("collection \"" + c.name + "\" needs \"where\" to tie entries to a subject", pointer);
   if (c.retain) c.erase.kind = EraseAction::Kind::kKeep;
   return c;
 }
@@ -169,7 +179,10 @@ class ChromaConnector : public Connector {
  public:
   ChromaConnector(std::string name, std::string url, std::string tenant, std::string database,
                   std::vector<CollectionSpec> specs)
-      : name_(std::move(name)), url_(std::move(url)), tenant_(std::move(tenant)), database_(std::move(database)),
+      : name_(std::move(name)),
+        url_(std::move(url)),
+        tenant_(std::move(tenant)),
+        database_(std::move(database)),
         specs_(std::move(specs)) {}
 
   const std::string& name() const override { return name_; }
@@ -183,7 +196,8 @@ class ChromaConnector : public Connector {
       Status s = ResolveId(c, &id);
       if (s.code() == Code::kNotFound) {
         return Status::Invalid("Chroma has no collection \"" + c.name + "\" in " + tenant_ + "/" + database_ +
-                               " (connector " + name_ + ")", c.pointer + "/name");
+                                   " (connector " + name_ + ")",
+                               c.pointer + "/name");
       }
       LETHE_RETURN_IF_ERROR(s);
       ids_[c.name] = id;
@@ -308,7 +322,9 @@ class ChromaConnector : public Connector {
   std::string DatabasePath() const {
     return "/api/v2/tenants/" + util::PercentEncode(tenant_) + "/databases/" + util::PercentEncode(database_);
   }
-  std::string CollectionPath(const std::string& id) const { return DatabasePath() + "/collections/" + util::PercentEncode(id); }
+  std::string CollectionPath(const std::string& id) const {
+    return DatabasePath() + "/collections/" + util::PercentEncode(id);
+  }
 
   Status ResolveId(const CollectionSpec& c, std::string* id) {
     json r;
@@ -350,9 +366,12 @@ class ChromaConnector : public Connector {
       clauses.push_back({{t.column, {{"$in", strings}}}});
       if (!ints.empty()) clauses.push_back({{t.column, {{"$in", ints}}}});
     }
-    if (clauses.empty()) *where = nullptr;
-    else if (clauses.size() == 1) *where = clauses[0];
-    else *where = {{"$or", clauses}};
+    if (clauses.empty())
+      *where = nullptr;
+    else if (clauses.size() == 1)
+      *where = clauses[0];
+    else
+      *where = {{"$or", clauses}};
     return Status::Ok();
   }
 
@@ -407,7 +426,8 @@ class ChromaConnector : public Connector {
       if (!parsed.is_discarded() && parsed.is_object()) {
         // The error's name only: Chroma's message can quote the where
         // clause's values (the subject's ids).
-        if (parsed.contains("error") && parsed["error"].is_string()) msg += " " + parsed["error"].get<std::string>().substr(0, 100);
+        if (parsed.contains("error") && parsed["error"].is_string())
+          msg += " " + parsed["error"].get<std::string>().substr(0, 100);
       }
       if (code == 404) return Status::NotFound(msg);
       if (code == 401 || code == 403) return Status::Forbidden(msg);
@@ -416,8 +436,9 @@ class ChromaConnector : public Connector {
     }
     // The refusal's text is not passed on: it may quote the response (data).
     if (parsed.is_discarded())
-      return Io("Chroma answered with JSON Lethe refuses (malformed, nested deeper than 64 levels, duplicate keys "
-                "or integers beyond 2^53)");
+      return Io(
+          "Chroma answered with JSON Lethe refuses (malformed, nested deeper than 64 levels, duplicate keys "
+          "or integers beyond 2^53)");
     *out = std::move(parsed);
     return Status::Ok();
   }

@@ -91,8 +91,7 @@ class FilesystemConnector : public Connector {
     return Status::Ok();
   }
 
-  Status Find(const CollectionSpec& c, const Match& m,
-              const std::function<Status(const Item&)>& sink) override {
+  Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
     LETHE_RETURN_IF_ERROR(EnsureRoot());
     // A file matched by two prefixes (or two terms) is reported once.
     std::set<std::string> seen;
@@ -143,8 +142,7 @@ class FilesystemConnector : public Connector {
         LETHE_RETURN_IF_ERROR(sink(item));
       }
       if (skipped > 0) {
-        spdlog::warn("connector={} collection={} skipped={} event=symlinks_leaving_root", name_, c.name,
-                     skipped);
+        spdlog::warn("connector={} collection={} skipped={} event=symlinks_leaving_root", name_, c.name, skipped);
       }
     }
     return Status::Ok();
@@ -188,9 +186,8 @@ class FilesystemConnector : public Connector {
       LETHE_RETURN_IF_ERROR(CheckRelative(key, "object key"));
       if (key.back() == '/') return Status::Invalid("object key names a directory");
       // Defense in depth: a key outside the subject's prefixes is never deleted.
-      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
-            return key.compare(0, p.size(), p) == 0;
-          })) {
+      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(),
+                                            [&](const std::string& p) { return key.compare(0, p.size(), p) == 0; })) {
         return Status::Invalid("object key is outside the subject's prefixes");
       }
       fs::path p = root_ / key;
@@ -225,8 +222,8 @@ class FilesystemConnector : public Connector {
         if (static_cast<size_t>(std::count(d.begin(), d.end(), '/')) + 1 < min_depth) break;
         std::string with_slash = d + "/";
         bool in_prefix = prefixes.empty() || std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
-          return with_slash.compare(0, p.size(), p) == 0;
-        });
+                           return with_slash.compare(0, p.size(), p) == 0;
+                         });
         if (!in_prefix) break;
         std::error_code ec;
         fs::path dp = root_ / d;
@@ -302,8 +299,7 @@ Result<std::unique_ptr<Connector>> MakeFilesystem(const nlohmann::json& config, 
   fs::path root_path(root);
   if (root_path.is_relative() && !ctx.base_dir.empty()) root_path = fs::path(ctx.base_dir) / root_path;
   root_path = root_path.lexically_normal();
-  return std::unique_ptr<Connector>(
-      new FilesystemConnector(std::move(name), std::move(root_path), std::move(specs)));
+  return std::unique_ptr<Connector>(new FilesystemConnector(std::move(name), std::move(root_path), std::move(specs)));
 }
 
 }  // namespace

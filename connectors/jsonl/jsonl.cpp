@@ -46,14 +46,12 @@ namespace fs = std::filesystem;
 
 const char kTempMarker[] = ".lethe-tmp-";
 
-
 bool HasPlaceholder(const std::string& t) {
   size_t open = t.find('{');
   return open != std::string::npos && t.find('}', open) != std::string::npos;
 }
 
-Status StringList(const nlohmann::json& v, const std::string& pointer, bool non_empty,
-                  std::vector<std::string>* out) {
+Status StringList(const nlohmann::json& v, const std::string& pointer, bool non_empty, std::vector<std::string>* out) {
   if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
   if (non_empty && v.empty()) return Status::Invalid("must not be empty", pointer);
   for (size_t i = 0; i < v.size(); ++i) {
@@ -131,8 +129,7 @@ class JsonlConnector : public Connector {
     return ListFiles(&files);
   }
 
-  Status Find(const CollectionSpec& c, const Match& m,
-              const std::function<Status(const Item&)>& sink) override {
+  Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
     jsonl::Terms terms = jsonl::MakeTerms(m);
     if (terms.empty()) return Status::Ok();
     std::vector<File> files;
@@ -155,8 +152,7 @@ class JsonlConnector : public Connector {
       }
       if (in.bad()) return Status::Io("connector " + name_ + ": read failed");
       if (malformed > 0) {
-        spdlog::warn("connector={} collection={} malformed_lines={} event=jsonl_skipped", name_, c.name,
-                     malformed);
+        spdlog::warn("connector={} collection={} malformed_lines={} event=jsonl_skipped", name_, c.name, malformed);
       }
     }
     return Status::Ok();
@@ -362,20 +358,26 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
       c.erase.kind = EraseAction::Kind::kRedact;
       LETHE_RETURN_IF_ERROR(StringList(v["redact"], r.Pointer("erase") + "/redact", true, &c.erase.redact));
     } else {
-      return Status::Invalid("must be \"drop\", \"keep\" or {\"redact\": [field, ...]} (log lines cannot be "
-                             "masked; redact their fields instead)", r.Pointer("erase"));
+      return Status::Invalid(
+          "must be \"drop\", \"keep\" or {\"redact\": [field, ...]} (log lines cannot be "
+          "masked; redact their fields instead)",
+          r.Pointer("erase"));
     }
   }
-  if (categories != nullptr) LETHE_RETURN_IF_ERROR(StringList(*categories, r.Pointer("categories"), false, &c.categories));
+  if (categories != nullptr)
+    LETHE_RETURN_IF_ERROR(StringList(*categories, r.Pointer("categories"), false, &c.categories));
   if (purpose != nullptr) {
     if (!purpose->is_string()) return Status::Invalid("must be a string", r.Pointer("purpose"));
     c.purpose = purpose->get<std::string>();
   }
   if (retain != nullptr) {
     Retention ret;
-    LETHE_RETURN_IF_ERROR(ParseRetention(*retain, r.Pointer("retain"), [](const std::string& from, const std::string& fp) {
-      return from.empty() ? Status::Invalid("must name a field", fp) : Status::Ok();
-    }, &ret));
+    LETHE_RETURN_IF_ERROR(ParseRetention(
+        *retain, r.Pointer("retain"),
+        [](const std::string& from, const std::string& fp) {
+          return from.empty() ? Status::Invalid("must name a field", fp) : Status::Ok();
+        },
+        &ret));
     c.retain = std::move(ret);
   }
   // Retained lines are kept unless they are only redacted.

@@ -50,8 +50,10 @@ using PgResult = std::unique_ptr<PGresult, PGresultDeleter>;
 std::string QuoteCatalogName(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"') out += "\"\"";
-    else out += c;
+    if (c == '"')
+      out += "\"\"";
+    else
+      out += c;
   }
   out += '"';
   return out;
@@ -163,9 +165,12 @@ std::optional<nlohmann::json> ParseArray(const std::string& s, bool numeric) {
     // pgvector prints "[1,2,3]" without spaces; tolerate them anyway.
     while (!quoted && !elem.empty() && elem.back() == ' ') elem.pop_back();
     while (!quoted && !elem.empty() && elem.front() == ' ') elem.erase(elem.begin());
-    if (!quoted && elem == "NULL") out.push_back(nullptr);
-    else if (numeric && !quoted) out.push_back(NumberJson(elem));
-    else out.push_back(elem);
+    if (!quoted && elem == "NULL")
+      out.push_back(nullptr);
+    else if (numeric && !quoted)
+      out.push_back(NumberJson(elem));
+    else
+      out.push_back(elem);
     if (i == end) break;
     if (s[i] != ',') return std::nullopt;
     ++i;
@@ -205,14 +210,14 @@ nlohmann::json ValueJson(const std::string& udt, const char* text) {
 }
 
 struct Column {
-  std::string udt;   // information_schema.columns.udt_name: int4, text, vector, _float4, ...
+  std::string udt;  // information_schema.columns.udt_name: int4, text, vector, _float4, ...
   bool nullable = true;
 };
 
 struct Table {
-  std::string quoted;                    // "schema"."table"
+  std::string quoted;  // "schema"."table"
   std::map<std::string, Column> columns;
-  std::vector<std::string> order;        // columns in table order
+  std::vector<std::string> order;  // columns in table order
 };
 
 class PostgresConnector : public Connector {
@@ -243,9 +248,10 @@ class PostgresConnector : public Connector {
   };
 
  public:
-  PostgresConnector(std::string name, std::string dsn, std::string schema,
-                    std::vector<CollectionSpec> collections)
-      : name_(std::move(name)), dsn_(std::move(dsn)), schema_(std::move(schema)),
+  PostgresConnector(std::string name, std::string dsn, std::string schema, std::vector<CollectionSpec> collections)
+      : name_(std::move(name)),
+        dsn_(std::move(dsn)),
+        schema_(std::move(schema)),
         collections_(std::move(collections)) {}
 
   ~PostgresConnector() override {
@@ -276,8 +282,7 @@ class PostgresConnector : public Connector {
     return Status::Ok();
   }
 
-  Status Find(const CollectionSpec& c, const Match& m,
-              const std::function<Status(const Item&)>& sink) override {
+  Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
     Session session(this);
     LETHE_RETURN_IF_ERROR(session.status());
     PGconn* conn = session.conn();
@@ -305,8 +310,8 @@ class PostgresConnector : public Connector {
 
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    if (!PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                           nullptr, nullptr, 0)) {
+    if (!PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr,
+                           0)) {
       return ConnError(conn, "query failed");
     }
     if (!PQsetSingleRowMode(conn)) {
@@ -332,7 +337,8 @@ class PostgresConnector : public Connector {
         bool null = PQgetisnull(r.get(), 0, f);
         if (col == c.primary_key) item.key = null ? "" : PQgetvalue(r.get(), 0, f);
         if (omit.count(col)) continue;
-        item.fields[col] = null ? nlohmann::json(nullptr) : ValueJson(t->columns.at(col).udt, PQgetvalue(r.get(), 0, f));
+        item.fields[col] =
+            null ? nlohmann::json(nullptr) : ValueJson(t->columns.at(col).udt, PQgetvalue(r.get(), 0, f));
       }
       Status s = sink(item);
       if (!s.ok()) {
@@ -419,9 +425,10 @@ class PostgresConnector : public Connector {
       values.push_back(arr.c_str());
       std::string sql = "UPDATE " + t->quoted + " SET " + assignments + " WHERE " + pk + " = ANY($" +
                         std::to_string(values.size()) + ")";
-      PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                              nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "update of " + c.name + " failed");
+      PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                              nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        return ResultError(conn, r.get(), "update of " + c.name + " failed");
       changed += std::atoll(PQcmdTuples(r.get()));
     }
     return changed;
@@ -516,7 +523,8 @@ class PostgresConnector : public Connector {
                             "SELECT column_name, udt_name, is_nullable FROM information_schema.columns "
                             "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
                             2, nullptr, params, nullptr, nullptr, 0));
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return ResultError(conn, r.get(), "cannot read the columns of " + c.name);
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      return ResultError(conn, r.get(), "cannot read the columns of " + c.name);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       std::string col = PQgetvalue(r.get(), i, 0);
       t->columns[col] = Column{PQgetvalue(r.get(), i, 1), std::string(PQgetvalue(r.get(), i, 2)) == "YES"};
@@ -620,7 +628,8 @@ class PostgresConnector : public Connector {
   };
 
   // One transaction per batch: a batch is applied whole or not at all.
-  Result<int64_t> InTransaction(PGconn* conn, const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
+  Result<int64_t> InTransaction(PGconn* conn, const CollectionSpec& c, const Table& t, const Selector& sel,
+                                const EraseAction& a) {
     LETHE_RETURN_IF_ERROR(Exec(conn, "BEGIN"));
     auto n = a.kind == EraseAction::Kind::kDelete ? Delete(conn, t, sel) : Mask(conn, c, t, sel, a);
     if (!n.ok()) {
@@ -634,8 +643,8 @@ class PostgresConnector : public Connector {
   Result<int64_t> Delete(PGconn* conn, const Table& t, const Selector& sel) {
     std::string sql = "DELETE FROM " + t.quoted + " WHERE " + sel.where;
     auto values = sel.values();
-    PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                            nullptr, 0));
+    PgResult r(
+        PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "delete failed");
     return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
   }
@@ -645,7 +654,8 @@ class PostgresConnector : public Connector {
   // rows are read FOR UPDATE and each is written once, by ctid, with all its
   // masks: the columns that selected the rows may be among those masked.
   // Values already hashed are left alone, so a resumed erasure is harmless.
-  Result<int64_t> Mask(PGconn* conn, const CollectionSpec& c, const Table& t, const Selector& sel, const EraseAction& a) {
+  Result<int64_t> Mask(PGconn* conn, const CollectionSpec& c, const Table& t, const Selector& sel,
+                       const EraseAction& a) {
     std::vector<std::string> fixed;
     std::string fixed_changes;  // true for rows a null or redact mask changes
     std::vector<std::string> hashed;
@@ -675,7 +685,8 @@ class PostgresConnector : public Connector {
       // Rows already masked are left alone, so a re-run reports 0 changed.
       std::string sql = "UPDATE " + t.quoted + " SET " + set + " WHERE (" + sel.where + ") AND (" + fixed_changes + ")";
       PgResult r(PQexecParams(conn, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "mask of " + c.name + " failed");
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        return ResultError(conn, r.get(), "mask of " + c.name + " failed");
       return static_cast<int64_t>(std::atoll(PQcmdTuples(r.get())));
     }
 
@@ -683,7 +694,8 @@ class PostgresConnector : public Connector {
     for (const auto& h : hashed) cols += ", " + h;
     std::string sql = "SELECT " + cols + " FROM " + t.quoted + " WHERE " + sel.where + " FOR UPDATE";
     PgResult rows(PQexecParams(conn, sql.c_str(), nparams, nullptr, values.data(), nullptr, nullptr, 0));
-    if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK) return ResultError(conn, rows.get(), "mask of " + c.name + " failed");
+    if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK)
+      return ResultError(conn, rows.get(), "mask of " + c.name + " failed");
     int64_t changed = 0;
     for (int i = 0; i < PQntuples(rows.get()); ++i) {
       std::vector<std::string> assignments = fixed;
@@ -702,12 +714,14 @@ class PostgresConnector : public Connector {
       params.push_back(PQgetvalue(rows.get(), i, 0));
       std::string set;
       for (const auto& s : assignments) set += (set.empty() ? "" : ", ") + s;
-      std::string upd = "UPDATE " + t.quoted + " SET " + set + " WHERE ctid = $" + std::to_string(params.size()) + "::tid";
+      std::string upd =
+          "UPDATE " + t.quoted + " SET " + set + " WHERE ctid = $" + std::to_string(params.size()) + "::tid";
       if (!hashing) upd += " AND (" + fixed_changes + ")";
       std::vector<const char*> pv;
       for (const auto& p : params) pv.push_back(p.c_str());
       PgResult r(PQexecParams(conn, upd.c_str(), static_cast<int>(pv.size()), nullptr, pv.data(), nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return ResultError(conn, r.get(), "mask of " + c.name + " failed");
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        return ResultError(conn, r.get(), "mask of " + c.name + " failed");
       changed += std::atoll(PQcmdTuples(r.get()));
     }
     return changed;
@@ -807,8 +821,8 @@ Result<std::unique_ptr<Connector>> MakePostgres(const nlohmann::json& config, co
     if (!names.insert(spec.name).second) return Status::Invalid("duplicate collection \"" + spec.name + "\"", p);
     specs.push_back(std::move(spec));
   }
-  return std::unique_ptr<Connector>(new PostgresConnector(std::move(name), std::move(*dsn), std::move(schema),
-                                                          std::move(specs)));
+  return std::unique_ptr<Connector>(
+      new PostgresConnector(std::move(name), std::move(*dsn), std::move(schema), std::move(specs)));
 }
 
 }  // namespace

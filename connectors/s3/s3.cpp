@@ -44,8 +44,7 @@ class S3Connector : public Connector {
     return Status::Ok();
   }
 
-  Status Find(const CollectionSpec& c, const Match& m,
-              const std::function<Status(const Item&)>& sink) override {
+  Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) override {
     std::vector<std::string> prefixes;
     LETHE_RETURN_IF_ERROR(Prefixes(m, &prefixes));
     // A key under two (nested) prefixes is reported once; with one prefix
@@ -110,9 +109,8 @@ class S3Connector : public Connector {
       LETHE_RETURN_IF_ERROR(s3::CheckKey(key, "object key"));
       if (key.back() == '/') return Status::Invalid("object key names a folder");
       // Defense in depth: a key outside the subject's prefixes is never deleted.
-      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
-            return key.compare(0, p.size(), p) == 0;
-          })) {
+      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(),
+                                            [&](const std::string& p) { return key.compare(0, p.size(), p) == 0; })) {
         return Status::Invalid("object key is outside the subject's prefixes");
       }
     }

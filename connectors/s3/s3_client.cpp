@@ -72,8 +72,8 @@ bool Element(std::string_view xml, std::string_view tag, std::string* text, size
 bool ValidBucket(const std::string& b) {
   if (b.size() < 3 || b.size() > 63) return false;
   for (char c : b) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-              (c >= 'A' && c <= 'Z');
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || (c >= 'A' && c <= 'Z');
     if (!ok) return false;
   }
   return b.find("..") == std::string::npos;
@@ -147,11 +147,16 @@ std::string XmlDecode(std::string_view s) {
       continue;
     }
     std::string_view ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out += '&';
-    else if (ent == "lt") out += '<';
-    else if (ent == "gt") out += '>';
-    else if (ent == "quot") out += '"';
-    else if (ent == "apos") out += '\'';
+    if (ent == "amp")
+      out += '&';
+    else if (ent == "lt")
+      out += '<';
+    else if (ent == "gt")
+      out += '>';
+    else if (ent == "quot")
+      out += '"';
+    else if (ent == "apos")
+      out += '\'';
     else if (ent.size() > 1 && ent[0] == '#') {
       bool hex = ent[1] == 'x' || ent[1] == 'X';
       std::string digits(ent.substr(hex ? 2 : 1));
@@ -240,8 +245,7 @@ Result<Client> Client::Make(ClientConfig config) {
 
 Result<Client::Response> Client::Perform(const std::string& method, const std::string& key,
                                          const std::vector<std::pair<std::string, std::string>>& query,
-                                         std::string_view body,
-                                         const std::function<Status(std::string_view)>* sink) {
+                                         std::string_view body, const std::function<Status(std::string_view)>* sink) {
   std::string path = base_path_ + (config_.path_style ? "/" + config_.bucket : "");
   if (!key.empty() || !config_.path_style) path += "/" + key;
   std::string canonical_query = CanonicalQuery(query);

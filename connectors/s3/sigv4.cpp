@@ -72,8 +72,10 @@ SigV4Signature SignV4(const SigV4Request& req, const SigV4Credentials& creds, co
     std::string n = Lower(name);
     std::string v = CanonicalHeaderValue(value);
     auto it = headers.find(n);
-    if (it == headers.end()) headers.emplace(n, v);
-    else it->second += "," + v;
+    if (it == headers.end())
+      headers.emplace(n, v);
+    else
+      it->second += "," + v;
   }
   std::string canonical_headers, signed_headers;
   for (const auto& [n, v] : headers) {

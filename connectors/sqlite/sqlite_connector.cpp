@@ -42,7 +42,6 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-
 // Keyed hash for "hash" masks, as an SQL function so a mask is one UPDATE:
 // lethe_mask_hash(key, value). Values already masked are returned unchanged,
 // which makes re-running an interrupted mask harmless.
@@ -89,8 +88,11 @@ class SqliteConnector : public Connector {
  public:
   SqliteConnector(std::string name, std::string path, std::vector<std::string> extensions,
                   std::vector<CollectionSpec> collections, std::string pointer)
-      : name_(std::move(name)), path_(std::move(path)), extensions_(std::move(extensions)),
-        collections_(std::move(collections)), pointer_(std::move(pointer)) {}
+      : name_(std::move(name)),
+        path_(std::move(path)),
+        extensions_(std::move(extensions)),
+        collections_(std::move(collections)),
+        pointer_(std::move(pointer)) {}
 
   ~SqliteConnector() override {
     DropStatements();
@@ -112,8 +114,8 @@ class SqliteConnector : public Connector {
       return Status::Unavailable("sqlite connector " + name_ + ": cannot open " + path_ + ": " + msg);
     }
     sqlite3_busy_timeout(db_, 10000);
-    sqlite3_create_function(db_, "lethe_mask_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                            &MaskHashFn, nullptr, nullptr);
+    sqlite3_create_function(db_, "lethe_mask_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, &MaskHashFn,
+                            nullptr, nullptr);
     if (!extensions_.empty()) {
       // C API only: the SQL function load_extension() stays disabled.
       sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, nullptr);
@@ -159,8 +161,8 @@ class SqliteConnector : public Connector {
                         const EraseAction& a) override {
     if (a.kind == EraseAction::Kind::kKeep || keys.empty()) return int64_t{0};
     std::string set;
-    std::vector<std::string> set_binds;  // bound before the keys
-    std::string changes;                 // masks: true for rows the mask changes
+    std::vector<std::string> set_binds;      // bound before the keys
+    std::string changes;                     // masks: true for rows the mask changes
     std::vector<std::string> changes_binds;  // bound after the keys
     if (a.kind == EraseAction::Kind::kMask) {
       // An empty SET would turn this into a DELETE below: refuse it instead.
@@ -260,7 +262,8 @@ class SqliteConnector : public Connector {
     }
     std::string sql = "SELECT " + key_expr + " AS lethe_key__" + select + " FROM " + table + " WHERE " + where;
     sqlite3_stmt* prepared = Prepared(sql, /*checkout=*/true);
-    if (prepared == nullptr) return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
+    if (prepared == nullptr)
+      return Status::Io("sqlite connector " + name_ + ": " + c.name + ": " + sqlite3_errmsg(db_));
     Checkout stmt(this, lock, sql, prepared);
     for (size_t i = 0; i < binds.size(); ++i) Bind(stmt.get(), static_cast<int>(i + 1), binds[i]);
     int ncol = sqlite3_column_count(stmt.get());
@@ -308,8 +311,8 @@ class SqliteConnector : public Connector {
       size_t n = std::min(kChunk, keys.size() - start);
       std::vector<Param> key_binds;
       std::string sql = set.empty() ? "DELETE FROM " + table : "UPDATE " + table + " SET " + set;
-      sql += " WHERE " + key_col + " IN " +
-             InList(keys.begin() + start, keys.begin() + start + n, key_kind, &key_binds);
+      sql +=
+          " WHERE " + key_col + " IN " + InList(keys.begin() + start, keys.begin() + start + n, key_kind, &key_binds);
       if (!only.empty()) sql += " AND (" + only + ")";
       sqlite3_stmt* prepared = Prepared(sql, /*checkout=*/false);
       if (prepared == nullptr) {
@@ -537,10 +540,14 @@ class SqliteConnector : public Connector {
   }
 
   static void BindJson(sqlite3_stmt* s, int idx, const nlohmann::json& v) {
-    if (v.is_null()) sqlite3_bind_null(s, idx);
-    else if (v.is_boolean()) sqlite3_bind_int(s, idx, v.get<bool>() ? 1 : 0);
-    else if (v.is_number_integer()) sqlite3_bind_int64(s, idx, v.get<int64_t>());
-    else if (v.is_number()) sqlite3_bind_double(s, idx, v.get<double>());
+    if (v.is_null())
+      sqlite3_bind_null(s, idx);
+    else if (v.is_boolean())
+      sqlite3_bind_int(s, idx, v.get<bool>() ? 1 : 0);
+    else if (v.is_number_integer())
+      sqlite3_bind_int64(s, idx, v.get<int64_t>());
+    else if (v.is_number())
+      sqlite3_bind_double(s, idx, v.get<double>());
     else if (v.is_string()) {
       const auto& str = v.get_ref<const std::string&>();
       sqlite3_bind_text(s, idx, str.data(), static_cast<int>(str.size()), SQLITE_TRANSIENT);

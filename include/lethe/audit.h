@@ -32,15 +32,15 @@
 namespace lethe {
 
 struct AuditEntry {
-  int64_t seq = 0;          // 1, 2, 3 ... assigned by the store
+  int64_t seq = 0;  // 1, 2, 3 ... assigned by the store
   Time at{};
-  std::string request_id;   // may be empty (e.g. config events)
-  std::string kind;         // received, approved, erased, exported, downloaded, ...
+  std::string request_id;  // may be empty (e.g. config events)
+  std::string kind;        // received, approved, erased, exported, downloaded, ...
   std::string actor;
-  std::string subject_ref;  // Pseudonym() of the subject's primary identity; never clear PII
+  std::string subject_ref;                           // Pseudonym() of the subject's primary identity; never clear PII
   nlohmann::json detail = nlohmann::json::object();  // counts, field names, bases: never values
-  std::string prev_hash;    // hex; "" for the first entry
-  std::string hash;         // hex
+  std::string prev_hash;                             // hex; "" for the first entry
+  std::string hash;                                  // hex
 };
 
 // HMAC-SHA256(key, kind ":" normalized value), hex. Emails are lowercased and trimmed.
@@ -78,9 +78,9 @@ Result<std::vector<AuditHead>> ReadAnchor(const std::string& path, const std::st
 // What a successful check found.
 struct ChainReport {
   int64_t entries = 0;
-  int64_t unkeyed_through = 0;      // entries 1..this carry plain SHA-256 (written before keying); 0: none
+  int64_t unkeyed_through = 0;         // entries 1..this carry plain SHA-256 (written before keying); 0: none
   std::optional<AuditHead> last_head;  // the highest signed head (anchored checks only)
-  int64_t heads = 0;                // signed heads read
+  int64_t heads = 0;                   // signed heads read
 };
 
 // Checks a whole chain in seq order: sequence, links, each hash under
@@ -128,17 +128,16 @@ class AuditAnchor {
   void Loop();
   Status Write(AuditHead head);  // io_mu_ held; fills keyed_from and at
 
-
   const std::string path_;
   const std::string key_;
-  std::mutex io_mu_;                   // one writer at a time; never held by Note()
-  std::mutex mu_;                      // guards the fields below
+  std::mutex io_mu_;  // one writer at a time; never held by Note()
+  std::mutex mu_;     // guards the fields below
   std::condition_variable cv_;
   std::thread thread_;
   bool stop_ = false;
-  std::optional<AuditHead> pending_;   // noted, not yet written
+  std::optional<AuditHead> pending_;  // noted, not yet written
   int64_t written_seq_ = 0;
-  int64_t keyed_from_ = 0;             // once known, carried into every head
+  int64_t keyed_from_ = 0;  // once known, carried into every head
   std::chrono::steady_clock::time_point last_write_{};
 };
 

@@ -25,9 +25,9 @@ struct OperatorKey {
 };
 
 struct Config {
-  std::string path;        // the file it was loaded from ("" when built in memory)
-  std::string base_dir;    // relative paths in config resolve against this
-  nlohmann::json raw;      // the whole validated document
+  std::string path;      // the file it was loaded from ("" when built in memory)
+  std::string base_dir;  // relative paths in config resolve against this
+  nlohmann::json raw;    // the whole validated document
 
   std::string listen = "127.0.0.1:8080";
   std::string public_url = "http://127.0.0.1:8080";
@@ -58,9 +58,9 @@ struct Config {
   int worker_concurrency = 4;
   int worker_retries = 3;
 
-  nlohmann::json notify = nlohmann::json::object();      // parsed by the notifier
-  nlohmann::json recipients = nlohmann::json::array();   // Art. 19 recipients
-  nlohmann::json connectors = nlohmann::json::array();   // validated by each connector type
+  nlohmann::json notify = nlohmann::json::object();     // parsed by the notifier
+  nlohmann::json recipients = nlohmann::json::array();  // Art. 19 recipients
+  nlohmann::json connectors = nlohmann::json::array();  // validated by each connector type
 
   // path resolved against base_dir (absolute paths are returned unchanged)
   std::string Resolve(const std::string& p) const;
@@ -76,8 +76,7 @@ struct Config {
 // Connector configs are only schema-checked here; the executor validates them.
 // Status messages are already prefixed with the file name.
 Result<Config> LoadConfig(const std::string& path);
-Result<Config> ParseConfig(const nlohmann::json& doc, const std::string& path_for_errors,
-                           const std::string& base_dir);
+Result<Config> ParseConfig(const nlohmann::json& doc, const std::string& path_for_errors, const std::string& base_dir);
 
 // Validates `doc` against a JSON Schema (the subset Lethe's schemas use:
 // type, properties, required, additionalProperties, items, enum, const,

@@ -50,7 +50,7 @@ struct EraseAction {
 };
 
 struct Retention {
-  std::string basis;   // legal_obligation, legal_claims, public_interest, archiving, freedom_of_expression
+  std::string basis;  // legal_obligation, legal_claims, public_interest, archiving, freedom_of_expression
   std::string note;
   std::string period;  // ISO 8601 duration, e.g. P7Y
   std::string from;    // column the period counts from
@@ -60,8 +60,8 @@ struct Retention {
 struct CollectionSpec {
   std::string connector;
   std::string name;
-  std::string pointer;       // JSON pointer of this collection in the config file
-  std::string primary_key;   // tables; empty for objects/log lines
+  std::string pointer;      // JSON pointer of this collection in the config file
+  std::string primary_key;  // tables; empty for objects/log lines
   // Links: column -> value template. Templates are "{identity.email}",
   // "{app.users.id}" (connector.collection.column) or a string containing one
   // placeholder ("{app.users.id}/" for object prefixes). Config's "identity"
@@ -69,18 +69,18 @@ struct CollectionSpec {
   struct Link {
     std::string column;
     std::string value_template;
-    std::string pointer;     // JSON pointer of the link in config, for errors
+    std::string pointer;  // JSON pointer of the link in config, for errors
   };
   std::vector<Link> links;
   std::vector<std::string> categories;
   std::string purpose;
   bool portable = false;
-  bool objects = false;      // items carry content (files/<connector>/<key> in exports)
+  bool objects = false;  // items carry content (files/<connector>/<key> in exports)
   EraseAction erase;
   std::optional<Retention> retain;
-  std::vector<std::string> rectify;               // fields that may be corrected
-  nlohmann::json restrict_set;                    // {"column": value} applied by restriction, or null
-  std::vector<std::string> omit;                  // columns left out of exports (e.g. embeddings)
+  std::vector<std::string> rectify;  // fields that may be corrected
+  nlohmann::json restrict_set;       // {"column": value} applied by restriction, or null
+  std::vector<std::string> omit;     // columns left out of exports (e.g. embeddings)
 };
 
 // The contract every connector type keeps (tests/connectors/contract/ checks
@@ -142,8 +142,7 @@ class Connector {
   // OK: every matching item was passed to `sink` (none, when `m` is empty
   // or its terms have no values). A sink's non-OK Status stops the scan and
   // is returned as it is. kInvalid: a value that cannot be sent safely.
-  virtual Status Find(const CollectionSpec& c, const Match& m,
-                      const std::function<Status(const Item&)>& sink) = 0;
+  virtual Status Find(const CollectionSpec& c, const Match& m, const std::function<Status(const Item&)>& sink) = 0;
 
   // Like Find, for callers that need only each item's key and these columns
   // of its fields (erasure, rectification, restriction: the keys to act on and
@@ -176,8 +175,8 @@ class Connector {
   // what it did. kInvalid: an action the type cannot apply (never falls
   // back to another action). A failure may leave earlier batches applied;
   // each batch is applied whole or not at all where the system allows.
-  virtual Result<int64_t> Erase(const CollectionSpec& c, const Match& m,
-                                const std::vector<std::string>& keys, const EraseAction& a) = 0;
+  virtual Result<int64_t> Erase(const CollectionSpec& c, const Match& m, const std::vector<std::string>& keys,
+                                const EraseAction& a) = 0;
 
   // Sets fields on the items with these keys (rectification, restriction).
   // Returns how many items it matched. kInvalid: the type cannot update, or
@@ -189,7 +188,7 @@ class Connector {
 };
 
 struct ConnectorContext {
-  std::string base_dir;                                         // resolve relative paths here
+  std::string base_dir;                                               // resolve relative paths here
   std::function<std::optional<std::string>(const std::string&)> env;  // read *_env secrets
 };
 
@@ -210,10 +209,10 @@ std::vector<std::string> ConnectorTypes();
 // are linked as object libraries so the registration is never dropped. The
 // variable is named after the line (pasted through LETHE_STATUS_CONCAT_ so
 // __LINE__ expands) so one file may register more than one type.
-#define LETHE_REGISTER_CONNECTOR(type, factory)                              \
-  namespace {                                                                \
-  const bool LETHE_STATUS_CONCAT_(lethe_registered_, __LINE__) = [] {       \
-    ::lethe::RegisterConnectorType(type, factory);                           \
-    return true;                                                             \
-  }();                                                                       \
+#define LETHE_REGISTER_CONNECTOR(type, factory)                       \
+  namespace {                                                         \
+  const bool LETHE_STATUS_CONCAT_(lethe_registered_, __LINE__) = [] { \
+    ::lethe::RegisterConnectorType(type, factory);                    \
+    return true;                                                      \
+  }();                                                                \
   }

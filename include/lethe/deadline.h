@@ -27,14 +27,14 @@ struct CustomSla {
 };
 
 struct DeadlineRules {
-  std::string timezone = "UTC";            // IANA zone of the controller
-  std::set<std::string> holidays;          // "YYYY-MM-DD" local dates
+  std::string timezone = "UTC";    // IANA zone of the controller
+  std::set<std::string> holidays;  // "YYYY-MM-DD" local dates
   std::vector<CustomSla> custom;
 };
 
 struct Deadline {
-  Time due_at{};             // end of due_date (23:59:59) in the zone, as UTC
-  std::string due_date;      // YYYY-MM-DD local
+  Time due_at{};         // end of due_date (23:59:59) in the zone, as UTC
+  std::string due_date;  // YYYY-MM-DD local
 };
 
 // Reads one YYYY-MM-DD a line; '#' starts a comment. Errors name file and line.

@@ -18,7 +18,7 @@ struct Engine {
   std::unique_ptr<AuditAnchor> audit_anchor;  // null without audit.anchor_file
   std::unique_ptr<Store> store;
   std::unique_ptr<Workflow> workflow;
-  std::string pseudonym_key;  // HMAC key for audit pseudonyms and hash masks
+  std::string pseudonym_key;    // HMAC key for audit pseudonyms and hash masks
   std::string audit_chain_key;  // AuditChainKey(): keys the audit hash chain and anchor heads
 
   // Opens the store (running migrations) and builds the workflow. The audit

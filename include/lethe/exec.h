@@ -40,10 +40,10 @@ struct LinkSource {
 struct GraphNode {
   Connector* connector = nullptr;
   const CollectionSpec* spec = nullptr;
-  std::string id;                    // "connector.collection"
-  std::string type;                  // connector type
-  std::vector<LinkSource> sources;   // parallel to spec->links
-  std::set<size_t> after;            // nodes this one reads values from
+  std::string id;                   // "connector.collection"
+  std::string type;                 // connector type
+  std::vector<LinkSource> sources;  // parallel to spec->links
+  std::set<size_t> after;           // nodes this one reads values from
 };
 
 class DataGraph {
@@ -107,11 +107,11 @@ std::vector<Match> MatchesFor(const DataGraph& g, size_t i, const Subject& subje
 Result<nlohmann::json> CheckConnectors(const Config& config);
 
 struct ExecutorOptions {
-  std::string exports_dir;          // absolute, or relative to the working directory
-  std::string export_password;      // empty: no zip encryption
+  std::string exports_dir;      // absolute, or relative to the working directory
+  std::string export_password;  // empty: no zip encryption
   nlohmann::json recipients = nlohmann::json::array();
-  std::string hash_key;             // keyed hash for masks and subject pseudonyms
-  size_t batch = 500;               // values per query; erasure writes start here and double while quick
+  std::string hash_key;  // keyed hash for masks and subject pseudonyms
+  size_t batch = 500;    // values per query; erasure writes start here and double while quick
   // config backups.retention: erasure results say by when backups holding
   // the erased data are gone (completion + this).
   std::optional<Duration> backups_retention;

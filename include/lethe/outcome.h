@@ -47,10 +47,10 @@ struct CollectionOutcome {
 struct RetainedOutcome {
   std::string connector;
   std::string collection;
-  std::string action;        // keep | mask | redact
-  nlohmann::json retention;  // {"basis", "note"?, "period"?, "from"?}
-  int64_t rows = 0;          // rows still found after the erasure
-  int64_t kept = 0;          // rows recorded in the retention ledger
+  std::string action;                // keep | mask | redact
+  nlohmann::json retention;          // {"basis", "note"?, "period"?, "from"?}
+  int64_t rows = 0;                  // rows still found after the erasure
+  int64_t kept = 0;                  // rows recorded in the retention ledger
   std::optional<std::string> until;  // YYYY-MM-DD: the latest end; none if some rows have no end
   int64_t expired_deleted = 0;       // rows past their period, deleted instead
   int64_t undated = 0;               // rows with no date to count from (kept, to be safe)

@@ -20,7 +20,15 @@ namespace lethe {
 
 enum class RequestType { kAccess, kPortability, kErasure, kRectification, kRestriction, kObjection };
 enum class RequestStatus {
-  kUnverified, kPending, kApproved, kInProgress, kCompleted, kFailed, kDenied, kCancelled, kOnHold
+  kUnverified,
+  kPending,
+  kApproved,
+  kInProgress,
+  kCompleted,
+  kFailed,
+  kDenied,
+  kCancelled,
+  kOnHold
 };
 enum class Regulation { kGdpr, kUkGdpr, kCcpa, kLgpd, kUsState, kCustom };
 
@@ -63,9 +71,9 @@ Status ValidateSubject(const Subject& s);
 struct Event {
   int64_t id = 0;
   Time at{};
-  std::string kind;    // received, verified, approved, denied, extended, on_hold, resumed, ...
-  std::string actor;   // "subject", "system", or an operator's name
-  std::string reason;  // free text (may be empty); never the subject's PII
+  std::string kind;                    // received, verified, approved, denied, extended, on_hold, resumed, ...
+  std::string actor;                   // "subject", "system", or an operator's name
+  std::string reason;                  // free text (may be empty); never the subject's PII
   std::string from_status, to_status;  // empty when the status did not change
 };
 
@@ -90,10 +98,10 @@ struct Request {
   RequestType type = RequestType::kAccess;
   RequestStatus status = RequestStatus::kUnverified;
   Regulation regulation = Regulation::kGdpr;
-  std::string custom_sla;     // name of the custom SLA when regulation == kCustom
-  std::string channel;        // self_service, email, web_form, phone, opendsr, api, cli
+  std::string custom_sla;  // name of the custom SLA when regulation == kCustom
+  std::string channel;     // self_service, email, web_form, phone, opendsr, api, cli
   Subject subject;
-  std::string owner;          // JWT `sub` for self-service requests: who may see it
+  std::string owner;  // JWT `sub` for self-service requests: who may see it
   // Identity (contract §3): a request is verified for the identities that were
   // proved. An emailed code proves "email" only; a JWT proves its email and
   // sub; an operator's judgement proves what the operator says. Data is found
@@ -102,26 +110,26 @@ struct Request {
   bool verified = false;
   std::set<std::string> verified_identities;
   Time received_at{};
-  Time due_at{};              // current deadline (extended one once extended)
-  std::string due_date;       // YYYY-MM-DD in the configured time zone
+  Time due_at{};         // current deadline (extended one once extended)
+  std::string due_date;  // YYYY-MM-DD in the configured time zone
   bool extended = false;
   std::string extension_reason;
-  int64_t paused_seconds = 0; // clock-stopping hold time already added to due_at
+  int64_t paused_seconds = 0;  // clock-stopping hold time already added to due_at
   std::optional<Time> hold_since;
   RequestStatus status_before_hold = RequestStatus::kPending;
-  std::string hold_reason;    // identity, clarification, other
+  std::string hold_reason;  // identity, clarification, other
   std::optional<std::string> assignee;
-  std::optional<Time> not_before;   // erasure grace: do not execute before
+  std::optional<Time> not_before;  // erasure grace: do not execute before
   std::optional<Time> completed_at;
-  std::string note;                 // free text from whoever filed it
+  std::string note;                                  // free text from whoever filed it
   nlohmann::json params = nlohmann::json::object();  // type-specific input (rectify: {"field": value})
   nlohmann::json result = nlohmann::json::object();  // outcome summary
-  std::string export_path;          // final path of the published export zip, if any
-  std::string external_id;          // OpenDSR subject_request_id
+  std::string export_path;                           // final path of the published export zip, if any
+  std::string external_id;                           // OpenDSR subject_request_id
   std::vector<std::string> status_callback_urls;
   Time created_at{};
   Time updated_at{};
-  int64_t version = 0;              // optimistic concurrency: bumped by every update
+  int64_t version = 0;  // optimistic concurrency: bumped by every update
 
   // The contract's Request JSON (section 3), without tasks/events (the caller adds them).
   nlohmann::json ToJson(Time now) const;

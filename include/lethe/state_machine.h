@@ -19,8 +19,21 @@
 
 namespace lethe {
 
-enum class Action { kVerify, kApprove, kDeny, kHold, kResume, kCancel, kStart, kComplete, kFail, kRetry,
-                    kExtend, kAssign, kNote };
+enum class Action {
+  kVerify,
+  kApprove,
+  kDeny,
+  kHold,
+  kResume,
+  kCancel,
+  kStart,
+  kComplete,
+  kFail,
+  kRetry,
+  kExtend,
+  kAssign,
+  kNote
+};
 
 std::string_view ToString(Action a);
 std::optional<Action> ParseAction(std::string_view s);
@@ -28,7 +41,6 @@ std::optional<Action> ParseAction(std::string_view s);
 // The status `action` leads to from `from`, or a kConflict Status whose
 // message names the current status: `cannot approve a request that is "denied"`.
 // For resume, `held_from` is the status to return to.
-Result<RequestStatus> NextStatus(RequestStatus from, Action action,
-                                 RequestStatus held_from = RequestStatus::kPending);
+Result<RequestStatus> NextStatus(RequestStatus from, Action action, RequestStatus held_from = RequestStatus::kPending);
 
 }  // namespace lethe

@@ -112,10 +112,10 @@ class [[nodiscard]] Result {
 
 // Early-return helpers for functions that return Status or Result<T>
 // (abseil's status_macros.h).
-#define LETHE_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::lethe::Status _st = (expr);          \
-    if (!_st.ok()) return _st;             \
+#define LETHE_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::lethe::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 // LETHE_ASSIGN_OR_RETURN(auto x, MakeX()); declares (or assigns) x from a

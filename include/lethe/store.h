@@ -25,19 +25,19 @@ struct RequestFilter {
   std::optional<RequestType> type;
   std::optional<Regulation> regulation;
   std::optional<std::string> assignee;
-  std::optional<std::string> owner;  // self-service: only this subject's requests
+  std::optional<std::string> owner;      // self-service: only this subject's requests
   std::optional<std::string> owner_ref;  // ... or those whose owner was replaced by this pseudonym (erasure)
-  bool overdue_only = false;         // due_at < now and not terminal
+  bool overdue_only = false;             // due_at < now and not terminal
   std::optional<Time> due_before;
-  std::string q;                     // matches id, email, user_id, note (substring)
-  int limit = 50;                    // 1..500
-  std::string cursor;                // opaque, from RequestPage::next_cursor
+  std::string q;       // matches id, email, user_id, note (substring)
+  int limit = 50;      // 1..500
+  std::string cursor;  // opaque, from RequestPage::next_cursor
   Time now{};
 };
 
 struct RequestPage {
-  std::vector<Request> items;        // sorted by due_at, then id
-  std::string next_cursor;           // empty on the last page
+  std::vector<Request> items;  // sorted by due_at, then id
+  std::string next_cursor;     // empty on the last page
 };
 
 // A small keyed record for service state that is not a request: idempotency
@@ -47,7 +47,7 @@ struct Record {
   std::string kind;
   std::string key;
   nlohmann::json value = nlohmann::json::object();
-  std::optional<Time> due_at;        // outbox: when to send; tokens: when they expire
+  std::optional<Time> due_at;  // outbox: when to send; tokens: when they expire
   Time created_at{};
 };
 

@@ -24,14 +24,14 @@ namespace lethe {
 
 struct NewRequest {
   RequestType type = RequestType::kAccess;
-  std::optional<Regulation> regulation;   // default_regulation when absent
+  std::optional<Regulation> regulation;  // default_regulation when absent
   std::string custom_sla;
   std::string channel = "api";
   Subject subject;
-  std::string owner;                      // JWT sub for self-service
-  bool verified = false;                  // every identity given is proved (JWT, operator judgement)
+  std::string owner;                          // JWT sub for self-service
+  bool verified = false;                      // every identity given is proved (JWT, operator judgement)
   std::set<std::string> verified_identities;  // or: just these kinds (overrides `verified`)
-  std::optional<Time> received_at;        // back-dated inbox entries; now when absent
+  std::optional<Time> received_at;            // back-dated inbox entries; now when absent
   std::string note;
   nlohmann::json params = nlohmann::json::object();
   std::string external_id;
@@ -40,9 +40,9 @@ struct NewRequest {
 
 struct WorkflowPolicy {
   Regulation default_regulation = Regulation::kGdpr;
-  std::set<RequestType> auto_approve;     // applied to verified self-service requests
+  std::set<RequestType> auto_approve;  // applied to verified self-service requests
   Duration erasure_grace{0, 0, 7, 0};
-  std::string pseudonym_key;              // HMAC key for audit subject refs
+  std::string pseudonym_key;  // HMAC key for audit subject refs
 };
 
 class Workflow {
@@ -59,8 +59,8 @@ class Workflow {
   // verify {"identities": ["email", ...]} (the kinds proved; all claimed kinds when absent:
   // an operator's judgement; a subject's emailed code proves "email" only).
   // `reason` is required for deny and extend (kInvalid with field "/reason").
-  Result<Request> Act(const std::string& id, Action action, const std::string& actor,
-                      const std::string& reason, const nlohmann::json& args = nlohmann::json::object());
+  Result<Request> Act(const std::string& id, Action action, const std::string& actor, const std::string& reason,
+                      const nlohmann::json& args = nlohmann::json::object());
   Result<Request> Get(const std::string& id) { return store_.Get(id); }
 
   // Worker side, under a lease (contract §1; Store's lease methods). A
@@ -100,8 +100,7 @@ class Workflow {
   // Writes r with its event and audit entry; with a lease_owner, only while
   // that owner holds the request's lease (Store::UpdateLeased).
   Result<Request> Commit(Request r, Event e, nlohmann::json audit_detail, const std::string& lease_owner = "");
-  Result<Request> FinishOnce(const std::string& id, const std::string& lease_owner,
-                             const Result<Outcome>& outcome);
+  Result<Request> FinishOnce(const std::string& id, const std::string& lease_owner, const Result<Outcome>& outcome);
   Store& store_;
   DeadlineEngine deadlines_;
   WorkflowPolicy policy_;

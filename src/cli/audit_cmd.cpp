@@ -24,8 +24,9 @@ void Verify(const std::string& config) {
                     ? "; the signed heads after them cover them"
                     : "; nothing signed covers them yet: whoever can write the store could rewrite them");
   if (!e->audit_anchor) {
-    std::fprintf(stderr, "lethe: warning: no audit.anchor_file configured: deleting the newest entries is not "
-                         "detected\n");
+    std::fprintf(stderr,
+                 "lethe: warning: no audit.anchor_file configured: deleting the newest entries is not "
+                 "detected\n");
     return;
   }
   if (r->last_head) {
@@ -56,8 +57,10 @@ void Anchor(const std::string& config) {
   head.hash = entries->back().hash;
   // Keying begins after the unkeyed prefix (at 1 when there is none); with
   // heads already written, the anchor carries on what they said.
-  if (r->unkeyed_through > 0) head.keyed_from = r->unkeyed_through + 1;
-  else if (heads->empty()) head.keyed_from = 1;
+  if (r->unkeyed_through > 0)
+    head.keyed_from = r->unkeyed_through + 1;
+  else if (heads->empty())
+    head.keyed_from = 1;
   Status st = e->audit_anchor->Append(head);
   if (!st.ok()) return (void)Fail(st);
   std::printf("anchored entry %lld in %s\n", static_cast<long long>(head.seq), e->audit_anchor->path().c_str());

@@ -47,8 +47,11 @@ nlohmann::json RequestDetail(Engine& e, const Request& r) {
   }
   if (auto ts = e.store->Tasks(r.id); ts.ok()) {
     for (const Task& t : *ts) {
-      json o = {{"connector", t.connector}, {"collection", t.collection}, {"action", t.action},
-                {"status", t.status}, {"rows", t.rows}};
+      json o = {{"connector", t.connector},
+                {"collection", t.collection},
+                {"action", t.action},
+                {"status", t.status},
+                {"rows", t.rows}};
       if (!t.error.empty()) o["error"] = t.error;
       tasks.push_back(o);
     }

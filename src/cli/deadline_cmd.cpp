@@ -32,9 +32,9 @@ constexpr const char* kCliSla = "cli";
 Status Run(const DeadlineArgs& a) {
   std::optional<Regulation> reg = ParseRegulation(a.regulation);
   if (!reg) {
-    return Status::Invalid("unknown regulation \"" + a.regulation +
-                               "\" (want gdpr, uk_gdpr, ccpa, lgpd, us_state or custom)",
-                           "--regulation");
+    return Status::Invalid(
+        "unknown regulation \"" + a.regulation + "\" (want gdpr, uk_gdpr, ccpa, lgpd, us_state or custom)",
+        "--regulation");
   }
   auto received = ParseRfc3339(a.received);
   if (!received.ok()) return Status::Invalid(received.status().message(), "--received");

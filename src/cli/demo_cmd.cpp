@@ -122,9 +122,9 @@ Status WriteConfig(const fs::path& dir, const DemoWorldOptions& world, const std
   } else {
     doc = DemoConfig(world, listen, key_sha256);
   }
-  return WriteFileAtomic(p, doc.dump(2) + "\n",
-                         fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                             fs::perms::others_read);
+  return WriteFileAtomic(
+      p, doc.dump(2) + "\n",
+      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
 }
 
 Status RunDemo(const DemoArgs& args) {
@@ -178,7 +178,8 @@ Status RunDemo(const DemoArgs& args) {
   // Machine-readable lines first (`key: value`), so scripts and the browser
   // tests can pick them out of stdout.
   std::printf("Lethe demo world: %s%s\n", dir.c_str(), built ? " (new)" : " (reused; --fresh rebuilds it)");
-  std::printf("vector store:     %s\n", world.vec0_path.empty() ? "none (sqlite-vec not found)" : "sqlite-vec vec0 table doc_embeddings");
+  std::printf("vector store:     %s\n",
+              world.vec0_path.empty() ? "none (sqlite-vec not found)" : "sqlite-vec vec0 table doc_embeddings");
   std::printf("inbox_url: %s/inbox/\n", base.c_str());
   std::printf("settings_url: %s/examples/settings-page/?token=%s\n", base.c_str(), jwt.c_str());
   std::printf("operator_key: %s\n", operator_key.c_str());

@@ -185,10 +185,11 @@ Status BuildDatabase(const fs::path& db_path, const std::string& vec0_path) {
 
   std::vector<std::vector<Value>> users;
   for (const auto& u : kUsers) {
-    users.push_back({u.id, std::string(u.email), std::string(u.name), std::string(u.language),
-                     std::string(u.plan), std::string("2023-0") + std::to_string(u.id - 40) + "-15T09:30:00Z"});
+    users.push_back({u.id, std::string(u.email), std::string(u.name), std::string(u.language), std::string(u.plan),
+                     std::string("2023-0") + std::to_string(u.id - 40) + "-15T09:30:00Z"});
   }
-  if (Status st = db.Insert("INSERT INTO users(id, email, name, language, plan, created_at) VALUES (?,?,?,?,?,?)", users);
+  if (Status st =
+          db.Insert("INSERT INTO users(id, email, name, language, plan, created_at) VALUES (?,?,?,?,?,?)", users);
       !st.ok()) {
     return st;
   }
@@ -204,16 +205,18 @@ Status BuildDatabase(const fs::path& db_path, const std::string& vec0_path) {
        std::string("Data division first; procedure division after."), std::string("2025-01-20T11:00:00Z")},
       {int64_t{105}, int64_t{44}, std::string("On computable numbers"),
        std::string("A machine with a finite number of conditions."), std::string("2025-04-02T13:45:00Z")},
-      {int64_t{106}, int64_t{45}, std::string("Trajectory tables"),
-       std::string("Re-entry window for Friendship 7."), std::string("2025-05-05T07:15:00Z")},
+      {int64_t{106}, int64_t{45}, std::string("Trajectory tables"), std::string("Re-entry window for Friendship 7."),
+       std::string("2025-05-05T07:15:00Z")},
   };
-  if (Status st = db.Insert("INSERT INTO documents(id, user_id, title, body, created_at) VALUES (?,?,?,?,?)", documents);
+  if (Status st =
+          db.Insert("INSERT INTO documents(id, user_id, title, body, created_at) VALUES (?,?,?,?,?)", documents);
       !st.ok()) {
     return st;
   }
 
   std::vector<std::vector<Value>> drafts = {
-      {int64_t{201}, int64_t{101}, std::string("Draft: the engine weaves algebraic patterns"), std::string("2025-02-02T09:00:00Z")},
+      {int64_t{201}, int64_t{101}, std::string("Draft: the engine weaves algebraic patterns"),
+       std::string("2025-02-02T09:00:00Z")},
       {int64_t{202}, int64_t{101}, std::string("Draft: second attempt at note A"), std::string("2025-02-03T21:40:00Z")},
       {int64_t{203}, int64_t{103}, std::string("Draft: Dear Mr Babbage, ..."), std::string("2025-06-29T22:10:00Z")},
       {int64_t{204}, int64_t{104}, std::string("Draft: English-like syntax"), std::string("2025-01-19T18:00:00Z")},
@@ -280,9 +283,8 @@ Status BuildDatabase(const fs::path& db_path, const std::string& vec0_path) {
     if (Status st = db.LoadExtension(vec0_path); !st.ok()) return st;
     // A vec0 table of document embeddings, with user_id as a metadata column
     // so the data graph can tie its rows to the subject.
-    if (Status st = db.Exec(
-            "CREATE VIRTUAL TABLE doc_embeddings USING vec0("
-            "document_id INTEGER PRIMARY KEY, user_id INTEGER, embedding float[8])");
+    if (Status st = db.Exec("CREATE VIRTUAL TABLE doc_embeddings USING vec0("
+                            "document_id INTEGER PRIMARY KEY, user_id INTEGER, embedding float[8])");
         !st.ok()) {
       return st;
     }
@@ -339,8 +341,8 @@ Status BuildLogs(const fs::path& logs) {
   const T rows[] = {
       {42, "ada@example.com", "Summarise my note G", "Note G computes Bernoulli numbers.", "203.0.113.42",
        "2025-09-01T10:00:00Z"},
-      {43, "grace@example.com", "Explain COBOL PICTURE clauses", "PICTURE describes a field's format.",
-       "198.51.100.43", "2025-09-01T10:05:00Z"},
+      {43, "grace@example.com", "Explain COBOL PICTURE clauses", "PICTURE describes a field's format.", "198.51.100.43",
+       "2025-09-01T10:05:00Z"},
       {42, "ada@example.com", "Draft a letter to Mr Babbage", "Dear Mr Babbage, ...", "203.0.113.42",
        "2025-09-02T08:30:00Z"},
       {44, "alan@example.com", "Is this number computable?", "That depends on the machine.", "192.0.2.44",
@@ -348,10 +350,14 @@ Status BuildLogs(const fs::path& logs) {
   };
   int n = 0;
   for (const auto& r : rows) {
-    nlohmann::json line = {{"ts", r.ts},           {"trace_id", "tr-" + std::to_string(++n)},
-                           {"user_id", r.user_id}, {"email", r.email},
-                           {"model", "demo-llm-1"}, {"prompt", r.prompt},
-                           {"completion", r.completion}, {"ip", r.ip}};
+    nlohmann::json line = {{"ts", r.ts},
+                           {"trace_id", "tr-" + std::to_string(++n)},
+                           {"user_id", r.user_id},
+                           {"email", r.email},
+                           {"model", "demo-llm-1"},
+                           {"prompt", r.prompt},
+                           {"completion", r.completion},
+                           {"ip", r.ip}};
     traces += line.dump() + "\n";
   }
   if (Status st = WriteFile(logs / "llm-traces.jsonl", traces); !st.ok()) return st;

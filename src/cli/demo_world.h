@@ -13,8 +13,8 @@
 namespace lethe::cli {
 
 struct DemoWorldOptions {
-  std::string dir;         // where the world lives (created if missing)
-  std::string vec0_path;   // sqlite-vec loadable extension; empty: no vector table
+  std::string dir;        // where the world lives (created if missing)
+  std::string vec0_path;  // sqlite-vec loadable extension; empty: no vector table
 };
 
 // Writes app.db, files/<user_id>/..., logs/*.jsonl under opts.dir.

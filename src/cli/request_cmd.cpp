@@ -35,8 +35,8 @@ struct ActOptions {
 void PrintRequestLine(const Request& r, Time now) {
   std::string days = IsTerminal(r.status) ? "-" : std::to_string(DaysLeft(r.due_at, now));
   std::printf("%-24s %-13s %-12s %-8s %-10s %6s  %s\n", r.id.c_str(), std::string(ToString(r.type)).c_str(),
-              std::string(ToString(r.status)).c_str(), std::string(ToString(r.regulation)).c_str(),
-              r.due_date.c_str(), days.c_str(), r.assignee.value_or("").c_str());
+              std::string(ToString(r.status)).c_str(), std::string(ToString(r.regulation)).c_str(), r.due_date.c_str(),
+              days.c_str(), r.assignee.value_or("").c_str());
 }
 
 void PrintDetail(const json& j) {
@@ -45,9 +45,10 @@ void PrintDetail(const json& j) {
   std::printf("status:      %s\n", j["status"].get<std::string>().c_str());
   std::printf("regulation:  %s\n", j["regulation"].get<std::string>().c_str());
   std::printf("received:    %s\n", j["received_at"].get<std::string>().c_str());
-  std::printf("due:         %s (%s)%s\n", j["due_date"].get<std::string>().c_str(), j["due_at"].get<std::string>().c_str(),
-              j["extended"].get<bool>() ? " extended" : "");
-  if (!j["days_left"].is_null()) std::printf("days left:   %lld\n", static_cast<long long>(j["days_left"].get<int64_t>()));
+  std::printf("due:         %s (%s)%s\n", j["due_date"].get<std::string>().c_str(),
+              j["due_at"].get<std::string>().c_str(), j["extended"].get<bool>() ? " extended" : "");
+  if (!j["days_left"].is_null())
+    std::printf("days left:   %lld\n", static_cast<long long>(j["days_left"].get<int64_t>()));
   std::printf("subject:     %s\n", j["subject"].dump().c_str());
   std::printf("timeline:\n");
   for (const auto& e : j["events"]) {
@@ -66,8 +67,10 @@ void PrintDetail(const json& j) {
 
 void Show(Engine& e, const Request& r, bool as_json) {
   json j = RequestDetail(e, r);
-  if (as_json) std::printf("%s\n", j.dump(2).c_str());
-  else PrintDetail(j);
+  if (as_json)
+    std::printf("%s\n", j.dump(2).c_str());
+  else
+    PrintDetail(j);
 }
 
 void RunSubmit(const SubmitOptions& o) {
@@ -103,8 +106,10 @@ void RunSubmit(const SubmitOptions& o) {
   if (!e) return;
   auto r = e->workflow->Submit(in, o.channel == "cli" ? "cli" : o.channel);
   if (!r.ok()) return (void)Fail(r.status());
-  if (o.as_json) Show(*e, *r, true);
-  else std::printf("%s\n", r->id.c_str());
+  if (o.as_json)
+    Show(*e, *r, true);
+  else
+    std::printf("%s\n", r->id.c_str());
 }
 
 void RunList(const ListOptions& o) {
@@ -171,8 +176,10 @@ void RunAct(Action action, const ActOptions& o) {
     // Invalid input from the command line is a usage error; a state conflict is a failed operation.
     return (void)Fail(r.status());
   }
-  if (o.as_json) Show(*e, *r, true);
-  else std::printf("%s %s\n", r->id.c_str(), std::string(ToString(r->status)).c_str());
+  if (o.as_json)
+    Show(*e, *r, true);
+  else
+    std::printf("%s %s\n", r->id.c_str(), std::string(ToString(r->status)).c_str());
 }
 
 }  // namespace
@@ -193,7 +200,8 @@ void AddRequestCommands(CLI::App& app) {
   submit->add_option("--user-id", so->user_id, "Subject user id");
   submit->add_option("--phone", so->phone, "Subject phone");
   submit->add_flag("--verified", so->verified, "Every identity given is already verified");
-  submit->add_option("--verified-on", so->verified_on, "Only this identity kind is verified (email, user_id, phone; repeatable)");
+  submit->add_option("--verified-on", so->verified_on,
+                     "Only this identity kind is verified (email, user_id, phone; repeatable)");
   submit->add_option("--received", so->received, "Receipt time (RFC 3339), for back-dated requests");
   submit->add_option("--note", so->note, "Free-text note");
   submit->add_option("--channel", so->channel, "Channel (cli, email, phone, web_form, ...)");
@@ -250,7 +258,8 @@ void AddRequestCommands(CLI::App& app) {
     sub->add_option("--kind", o->kind, "Hold kind: identity|clarification|other");
     sub->add_option("--assignee", o->assignee, "Operator name");
     sub->add_option("--actor", o->actor, "Who is acting (recorded in the timeline)");
-    if (v.action == Action::kVerify) sub->add_option("--identity", o->identities, "verify: the identity kind proved (repeatable; default all)");
+    if (v.action == Action::kVerify)
+      sub->add_option("--identity", o->identities, "verify: the identity kind proved (repeatable; default all)");
     sub->add_flag("--json", o->as_json);
     Action a = v.action;
     sub->callback([o, a] { RunAct(a, *o); });

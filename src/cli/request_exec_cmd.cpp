@@ -44,7 +44,8 @@ void RunPlan(const Options& o) {
   std::printf("%-14s %-22s %-8s %8s  %s\n", "CONNECTOR", "COLLECTION", "ACTION", "ROWS", "RETENTION");
   for (const auto& it : items) {
     if (!it.is_object()) continue;
-    std::string basis = it.contains("retention") && it["retention"].is_object() ? it["retention"].value("basis", "") : "";
+    std::string basis =
+        it.contains("retention") && it["retention"].is_object() ? it["retention"].value("basis", "") : "";
     std::printf("%-14s %-22s %-8s %8lld  %s\n", it.value("connector", "").c_str(), it.value("collection", "").c_str(),
                 it.value("action", "").c_str(), static_cast<long long>(it.value("rows", int64_t{0})), basis.c_str());
   }
@@ -56,7 +57,8 @@ void RunExport(const Options& o) {
   auto r = e->store->Get(o.id);
   if (!r.ok()) return (void)Fail(r.status());
   if (r->export_path.empty() || !std::filesystem::exists(r->export_path))
-    return (void)Fail(Status::NotFound("request " + o.id + " has no export (status " + std::string(ToString(r->status)) + ")"));
+    return (void)Fail(
+        Status::NotFound("request " + o.id + " has no export (status " + std::string(ToString(r->status)) + ")"));
   if (o.out.empty()) {
     std::printf("%s\n", r->export_path.c_str());
     return;

@@ -11,7 +11,6 @@
 namespace lethe {
 namespace {
 
-
 Status CheckIdentifier(const nlohmann::json& v, const std::string& pointer, std::string* out) {
   if (!v.is_string()) return Status::Invalid("must be a string", pointer);
   std::string s = v.get<std::string>();
@@ -40,8 +39,8 @@ Status StringList(const nlohmann::json& v, const std::string& pointer, bool iden
 }
 
 const std::set<std::string>& RetentionBases() {
-  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest",
-                                              "archiving", "freedom_of_expression"};
+  static const std::set<std::string> bases = {"legal_obligation", "legal_claims", "public_interest", "archiving",
+                                              "freedom_of_expression"};
   return bases;
 }
 
@@ -53,9 +52,12 @@ bool IsIsoDuration(const std::string& s) {
 Status ParseErase(const nlohmann::json& v, const std::string& pointer, EraseAction* a) {
   if (v.is_string()) {
     std::string s = v.get<std::string>();
-    if (s == "delete") a->kind = EraseAction::Kind::kDelete;
-    else if (s == "keep") a->kind = EraseAction::Kind::kKeep;
-    else return Status::Invalid("must be \"delete\", \"keep\" or {\"mask\": {...}}", pointer);
+    if (s == "delete")
+      a->kind = EraseAction::Kind::kDelete;
+    else if (s == "keep")
+      a->kind = EraseAction::Kind::kKeep;
+    else
+      return Status::Invalid("must be \"delete\", \"keep\" or {\"mask\": {...}}", pointer);
     return Status::Ok();
   }
   if (!v.is_object() || v.size() != 1 || !v.contains("mask")) {
@@ -88,7 +90,8 @@ Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const
       if (!RetentionBases().count(s)) {
         return Status::Invalid(
             "basis must be one of legal_obligation, legal_claims, public_interest, archiving, "
-            "freedom_of_expression", p);
+            "freedom_of_expression",
+            p);
       }
       r->basis = s;
     } else if (k == "note") {
@@ -139,7 +142,8 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
       if (!v.is_object()) return Status::Invalid("must be an object {kind: column}", p);
       for (const auto& [kind, col] : v.items()) {
         std::string lp = p + "/" + PointerToken(kind);
-        if (!util::IsSqlIdentifier(kind)) return Status::Invalid("identity kind \"" + kind + "\" is not a plain name", lp);
+        if (!util::IsSqlIdentifier(kind))
+          return Status::Invalid("identity kind \"" + kind + "\" is not a plain name", lp);
         CollectionSpec::Link link;
         LETHE_RETURN_IF_ERROR(CheckIdentifier(col, lp, &link.column));
         link.value_template = "{identity." + kind + "}";
@@ -165,8 +169,10 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
         bool valid = (parts.size() == 2 || parts.size() == 3);
         for (const auto& part : parts) valid = valid && util::IsSqlIdentifier(part);
         if (!valid) {
-          return Status::Invalid("reference \"" + t + "\" must be \"collection.column\" or "
-                                 "\"connector.collection.column\"", lp);
+          return Status::Invalid("reference \"" + t +
+                                     "\" must be \"collection.column\" or "
+                                     "\"connector.collection.column\"",
+                                 lp);
         }
         CollectionSpec::Link link;
         link.column = col;
@@ -187,10 +193,13 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
     } else if (k == "retain") {
       Retention r;
       // A table's retention counts from one of its columns.
-      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
-        std::string col;
-        return CheckIdentifier(from, fp, &col);
-      }, &r));
+      LETHE_RETURN_IF_ERROR(ParseRetention(
+          v, p,
+          [](const std::string& from, const std::string& fp) {
+            std::string col;
+            return CheckIdentifier(from, fp, &col);
+          },
+          &r));
       c.retain = std::move(r);
     } else if (k == "rectify") {
       LETHE_RETURN_IF_ERROR(StringList(v, p, true, &c.rectify));
@@ -212,8 +221,8 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
     }
   }
   if (c.links.empty()) {
-    return Status::Invalid("collection \"" + c.name + "\" needs \"identity\" or \"references\" to tie rows to a subject",
-                           pointer);
+    return Status::Invalid(
+        "collection \"" + c.name + "\" needs \"identity\" or \"references\" to tie rows to a subject", pointer);
   }
   if (c.erase.kind == EraseAction::Kind::kDelete && c.retain) {
     // A retained collection is never deleted: keep it unless a mask is configured.

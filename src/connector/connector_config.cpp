@@ -19,9 +19,7 @@ ConnectorConfigReader::ConnectorConfigReader(const nlohmann::json& config, std::
   if (it != config_.end() && *it != type_) Fail("type", "must be \"" + type_ + "\"");
 }
 
-std::string ConnectorConfigReader::Pointer(const std::string& key) const {
-  return pointer_ + "/" + PointerToken(key);
-}
+std::string ConnectorConfigReader::Pointer(const std::string& key) const { return pointer_ + "/" + PointerToken(key); }
 
 void ConnectorConfigReader::Fail(const std::string& key, const std::string& message) {
   if (status_.ok()) status_ = Status::Invalid(message, key.empty() ? pointer_ : Pointer(key));

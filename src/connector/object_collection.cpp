@@ -10,7 +10,6 @@
 namespace lethe {
 namespace {
 
-
 Status StringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out) {
   if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
   for (size_t i = 0; i < v.size(); ++i) {
@@ -25,12 +24,16 @@ Status StringList(const nlohmann::json& v, const std::string& pointer, std::vect
 Status CheckPrefixTemplate(const std::string& t, const std::string& pointer, const ObjectKeyCheck& check) {
   size_t open = t.find('{');
   if (open == std::string::npos || t.find('}', open) == std::string::npos) {
-    return Status::Invalid("prefix must contain a placeholder such as \"{app.users.id}/\"; a fixed prefix would "
-                           "match every subject", pointer);
+    return Status::Invalid(
+        "prefix must contain a placeholder such as \"{app.users.id}/\"; a fixed prefix would "
+        "match every subject",
+        pointer);
   }
   if (t.back() == '}') {
-    return Status::Invalid("prefix must not end with a placeholder (\"{x}\" would also match \"{x}0...\"); "
-                           "end it with \"/\" or another delimiter", pointer);
+    return Status::Invalid(
+        "prefix must not end with a placeholder (\"{x}\" would also match \"{x}0...\"); "
+        "end it with \"/\" or another delimiter",
+        pointer);
   }
   // Check the template with each placeholder replaced by a harmless name.
   std::string probe;
@@ -50,7 +53,6 @@ Status CheckPrefixTemplate(const std::string& t, const std::string& pointer, con
 }
 
 }  // namespace
-
 
 namespace {
 
@@ -84,15 +86,22 @@ Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std:
       if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
       c.portable = v.get<bool>();
     } else if (k == "erase") {
-      if (v == "delete") c.erase.kind = EraseAction::Kind::kDelete;
-      else if (v == "keep") c.erase.kind = EraseAction::Kind::kKeep;
-      else return Status::Invalid("must be \"delete\" or \"keep\" (objects cannot be masked)", p);
+      if (v == "delete")
+        c.erase.kind = EraseAction::Kind::kDelete;
+      else if (v == "keep")
+        c.erase.kind = EraseAction::Kind::kKeep;
+      else
+        return Status::Invalid("must be \"delete\" or \"keep\" (objects cannot be masked)", p);
     } else if (k == "retain") {
       Retention r;
       // Objects carry "key", "size" and "modified"; only the last is a date.
-      LETHE_RETURN_IF_ERROR(ParseRetention(v, p, [](const std::string& from, const std::string& fp) {
-        return from == "modified" ? Status::Ok() : Status::Invalid("objects can only be retained from \"modified\"", fp);
-      }, &r));
+      LETHE_RETURN_IF_ERROR(ParseRetention(
+          v, p,
+          [](const std::string& from, const std::string& fp) {
+            return from == "modified" ? Status::Ok()
+                                      : Status::Invalid("objects can only be retained from \"modified\"", fp);
+          },
+          &r));
       c.retain = std::move(r);
     } else {
       return Status::Invalid("unknown key \"" + k + "\"", p);

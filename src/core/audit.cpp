@@ -25,8 +25,8 @@ using nlohmann::json;
 std::string HeadMac(const std::string& key, int64_t seq, const std::string& hash, const std::string& at,
                     int64_t keyed_from) {
   // A fixed label and one field a line: nothing a chain hash could collide with.
-  return HmacSha256Hex(key, "lethe-audit-head\n" + std::to_string(seq) + "\n" + hash + "\n" + at + "\n" +
-                                std::to_string(keyed_from));
+  return HmacSha256Hex(
+      key, "lethe-audit-head\n" + std::to_string(seq) + "\n" + hash + "\n" + at + "\n" + std::to_string(keyed_from));
 }
 
 bool SameHex(const std::string& a, const std::string& b) {
@@ -96,9 +96,9 @@ std::string Pseudonym(const std::string& key, const std::string& kind, const std
 std::string AuditChainKey(const std::string& secret) { return HmacSha256Hex(secret, "lethe audit chain key v1"); }
 
 json ToJson(const AuditEntry& e) {
-  return {{"seq", e.seq},           {"at", FormatRfc3339(e.at)}, {"request_id", e.request_id},
-          {"kind", e.kind},         {"actor", e.actor},          {"subject_ref", e.subject_ref},
-          {"detail", e.detail},     {"prev_hash", e.prev_hash},  {"hash", e.hash}};
+  return {{"seq", e.seq},       {"at", FormatRfc3339(e.at)}, {"request_id", e.request_id},
+          {"kind", e.kind},     {"actor", e.actor},          {"subject_ref", e.subject_ref},
+          {"detail", e.detail}, {"prev_hash", e.prev_hash},  {"hash", e.hash}};
 }
 
 std::string ChainHash(const std::string& chain_key, const std::string& prev_hash, const AuditEntry& e) {
@@ -112,7 +112,10 @@ std::string ChainHash(const std::string& chain_key, const std::string& prev_hash
 
 std::string SignedHeadLine(const std::string& key, const AuditHead& h) {
   const std::string at = FormatRfc3339(h.at);
-  json j = {{"seq", h.seq}, {"hash", h.hash}, {"at", at}, {"keyed_from", h.keyed_from},
+  json j = {{"seq", h.seq},
+            {"hash", h.hash},
+            {"at", at},
+            {"keyed_from", h.keyed_from},
             {"mac", HeadMac(key, h.seq, h.hash, at, h.keyed_from)}};
   return j.dump();
 }
@@ -184,8 +187,8 @@ Result<ChainReport> CheckChain(const std::vector<AuditEntry>& entries, const std
       // that ends before the first keyed entry (and before keyed_from).
       const bool may_be_unkeyed = key.empty() || (!keyed_seen && (keyed_from == 0 || e.seq < keyed_from));
       if (!may_be_unkeyed || !SameHex(ChainHash("", prev, e), e.hash)) {
-        flag(e.seq, key.empty() ? "hash mismatch (edited)"
-                                : "hash mismatch (edited, or re-chained without the chain key)");
+        flag(e.seq,
+             key.empty() ? "hash mismatch (edited)" : "hash mismatch (edited, or re-chained without the chain key)");
         break;
       }
       if (!key.empty()) rep.unkeyed_through = e.seq;
@@ -224,7 +227,8 @@ Status VerifyChain(const std::vector<AuditEntry>& entries, const std::string& ch
 
 // --- AuditAnchor -------------------------------------------------------------
 
-AuditAnchor::AuditAnchor(std::string path, std::string chain_key) : path_(std::move(path)), key_(std::move(chain_key)) {}
+AuditAnchor::AuditAnchor(std::string path, std::string chain_key)
+    : path_(std::move(path)), key_(std::move(chain_key)) {}
 
 AuditAnchor::~AuditAnchor() {
   {

@@ -80,7 +80,8 @@ Result<Config> ParseConfig(const json& doc, const std::string& file, const std::
     const json& o = doc["operators"][i];
     OperatorKey k{o["name"], o["role"], o["key_sha256"]};
     if (!names.insert(k.name).second)
-      return fail(Status::Invalid("duplicate operator name \"" + k.name + "\"", "/operators/" + std::to_string(i) + "/name"));
+      return fail(
+          Status::Invalid("duplicate operator name \"" + k.name + "\"", "/operators/" + std::to_string(i) + "/name"));
     c.operators.push_back(k);
   }
 
@@ -91,7 +92,8 @@ Result<Config> ParseConfig(const json& doc, const std::string& file, const std::
       c.jwt_issuer = ss["jwt"]["issuer"];
       c.jwt_audience = ss["jwt"]["audience"];
     }
-    for (const auto& t : ss.value("auto_approve", json::array())) c.auto_approve.insert(*ParseRequestType(t.get<std::string>()));
+    for (const auto& t : ss.value("auto_approve", json::array()))
+      c.auto_approve.insert(*ParseRequestType(t.get<std::string>()));
     auto g = DurationAt(ss, "erasure_grace", "/self_service", c.erasure_grace);
     if (!g.ok()) return fail(g.status());
     c.erasure_grace = *g;
@@ -150,7 +152,8 @@ Result<Config> ParseConfig(const json& doc, const std::string& file, const std::
   for (size_t i = 0; i < c.connectors.size(); ++i) {
     const std::string n = c.connectors[i]["name"];
     if (!names.insert(n).second)
-      return fail(Status::Invalid("duplicate connector name \"" + n + "\"", "/connectors/" + std::to_string(i) + "/name"));
+      return fail(
+          Status::Invalid("duplicate connector name \"" + n + "\"", "/connectors/" + std::to_string(i) + "/name"));
   }
   return c;
 }

@@ -41,8 +41,8 @@ const date::time_zone* ZoneOf(const DeadlineRules& rules) {
 std::string FormatDate(LocalDay d) {
   date::year_month_day ymd{d};
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
   return buf;
 }
 
@@ -135,10 +135,10 @@ LocalDay CountSlaDays(const Calendar& cal, const CustomSla& sla, LocalDay receiv
   return sla.business_days ? cal.AddBusinessDays(received, n) : received + days{n};
 }
 
-constexpr int kCcpaDays = 45;           // Cal. Code Regs. tit. 11 §7021(b)
-constexpr int kCcpaExtensionDays = 45;  // §7021(b), Civ. Code §1798.130(a)(2)
+constexpr int kCcpaDays = 45;             // Cal. Code Regs. tit. 11 §7021(b)
+constexpr int kCcpaExtensionDays = 45;    // §7021(b), Civ. Code §1798.130(a)(2)
 constexpr int kCcpaAckBusinessDays = 10;  // §7021(a)
-constexpr int kLgpdDays = 15;           // LGPD Art. 19(II)
+constexpr int kLgpdDays = 15;             // LGPD Art. 19(II)
 constexpr int kMaxSlaDays = 3660;
 
 }  // namespace
@@ -207,14 +207,12 @@ Result<Deadline> DeadlineEngine::Due(Regulation reg, Time received, const std::s
   LocalDay day = cal.DateOf(received);
   switch (reg) {
     case Regulation::kGdpr:
-    case Regulation::kUkGdpr:
-      return cal.EndOf(cal.RollForward(AddMonthsClamped(day, 1)));
+    case Regulation::kUkGdpr: return cal.EndOf(cal.RollForward(AddMonthsClamped(day, 1)));
     case Regulation::kCcpa:
     case Regulation::kUsState:
       // Calendar days, not rolled: see docs/deadlines.md.
       return cal.EndOf(day + days{kCcpaDays});
-    case Regulation::kLgpd:
-      return cal.EndOf(day + days{kLgpdDays});
+    case Regulation::kLgpd: return cal.EndOf(day + days{kLgpdDays});
     case Regulation::kCustom: {
       LETHE_ASSIGN_OR_RETURN(auto sla, FindSla(rules_, custom_sla));
       return cal.EndOf(CountSlaDays(cal, *sla, day, sla->days));
@@ -233,10 +231,8 @@ Result<Deadline> DeadlineEngine::Extended(Regulation reg, Time received, const s
       // date could only make the deadline later.
       return cal.EndOf(cal.RollForward(AddMonthsClamped(day, 3)));
     case Regulation::kCcpa:
-    case Regulation::kUsState:
-      return cal.EndOf(day + days{kCcpaDays + kCcpaExtensionDays});
-    case Regulation::kLgpd:
-      return Status::Conflict("lgpd allows no extension");
+    case Regulation::kUsState: return cal.EndOf(day + days{kCcpaDays + kCcpaExtensionDays});
+    case Regulation::kLgpd: return Status::Conflict("lgpd allows no extension");
     case Regulation::kCustom: {
       LETHE_ASSIGN_OR_RETURN(auto sla, FindSla(rules_, custom_sla));
       const CustomSla& s = *sla;

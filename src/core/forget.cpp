@@ -125,7 +125,13 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
         removed.push_back(k);
       }
       if (q.subject.empty()) q.subject.custom["ref"] = SubjectRef(proved);
-      Event e{0, Now(), "identity_removed", "system", "an identity it claimed belonged to a subject erased by " + erasure.id, "", ""};
+      Event e{0,
+              Now(),
+              "identity_removed",
+              "system",
+              "an identity it claimed belonged to a subject erased by " + erasure.id,
+              "",
+              ""};
       auto done = Commit(std::move(q), std::move(e), {{"erasure_request", erasure.id}, {"identities", removed}});
       if (!done.ok() && done.status().code() != Code::kConflict) return done.status();
       continue;
@@ -170,9 +176,9 @@ Status Workflow::ForgetSubject(const Request& erasure, const std::string& lease_
   // Timelines, tasks and records of all of them; the outbox keeps its queued
   // mails (the erasure's confirmation must still reach the person) and drops
   // their content once they are sent.
-  return store_.ScrubRequests(ids, [&](const std::string& text) { return scrub(text); }, [](const Record& rec) {
-    return rec.kind == "outbox" && rec.value.value("state", "") == "queued";
-  });
+  return store_.ScrubRequests(
+      ids, [&](const std::string& text) { return scrub(text); },
+      [](const Record& rec) { return rec.kind == "outbox" && rec.value.value("state", "") == "queued"; });
 }
 
 }  // namespace lethe

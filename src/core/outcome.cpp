@@ -7,13 +7,14 @@ using json = nlohmann::json;
 
 json Optional(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
 
-json IdentitiesJson(const IdentityUse& u) {
-  return {{"used", u.used}, {"tied", u.tied}, {"unverified", u.unverified}};
-}
+json IdentitiesJson(const IdentityUse& u) { return {{"used", u.used}, {"tied", u.tied}, {"unverified", u.unverified}}; }
 
 json ErasureLine(const CollectionOutcome& c) {
-  json e = {{"connector", c.connector}, {"collection", c.collection}, {"action", c.action},
-            {"rows", c.rows},           {"remaining", c.remaining}};
+  json e = {{"connector", c.connector},
+            {"collection", c.collection},
+            {"action", c.action},
+            {"rows", c.rows},
+            {"remaining", c.remaining}};
   if (!c.retention.is_null()) {
     e["retention"] = c.retention;
     e["expired_deleted"] = c.expired_deleted.value_or(0);
@@ -35,8 +36,8 @@ json RetainedJson(const RetainedOutcome& r) {
 }
 
 json KeptJson(const KeptItem& k) {
-  return {{"connector", k.connector}, {"collection", k.collection}, {"records", k.records},
-          {"basis", k.basis},         {"note", k.note},             {"until", Optional(k.until)}};
+  return {{"connector", k.connector}, {"collection", k.collection}, {"records", k.records}, {"basis", k.basis},
+          {"note", k.note},           {"until", Optional(k.until)}};
 }
 
 json ErasureCounts(const Outcome& o) { return {{"deleted", o.deleted}, {"masked", o.masked}, {"kept", o.kept}}; }
@@ -66,7 +67,8 @@ json Outcome::ToJson() const {
   switch (type) {
     case RequestType::kAccess:
     case RequestType::kPortability:
-      out = {{"records", records}, {"objects", objects}, {"files", files}, {"sources", sources}, {"encrypted", encrypted}};
+      out = {
+          {"records", records}, {"objects", objects}, {"files", files}, {"sources", sources}, {"encrypted", encrypted}};
       break;
     case RequestType::kErasure: {
       out["collections"] = json::array();
@@ -81,7 +83,8 @@ json Outcome::ToJson() const {
       out["masked"] = masked;
       out["kept"] = kept;
       out["verified"] = verified;
-      if (backups_gone_by) out["backups"] = {{"retention", backups_retention.value_or("")}, {"gone_by", *backups_gone_by}};
+      if (backups_gone_by)
+        out["backups"] = {{"retention", backups_retention.value_or("")}, {"gone_by", *backups_gone_by}};
       break;
     }
     case RequestType::kRectification:
@@ -124,9 +127,7 @@ json Outcome::AuditDetail() const {
       d["retained"] = RetainedList(*this);
       d["remaining"] = RemainingById(*this);
       break;
-    case RequestType::kRectification:
-      d["fields_changed"] = fields_changed;
-      break;
+    case RequestType::kRectification: d["fields_changed"] = fields_changed; break;
     case RequestType::kRestriction:
     case RequestType::kObjection:
       d["counts"] = RowsById(*this);

@@ -73,11 +73,16 @@ std::string Subject::Get(std::string_view kind) const {
 }
 
 void Subject::Set(const std::string& kind, const std::string& value) {
-  if (kind == "email") email = value;
-  else if (kind == "user_id") user_id = value;
-  else if (kind == "phone") phone = value;
-  else if (value.empty()) custom.erase(kind);
-  else custom[kind] = value;
+  if (kind == "email")
+    email = value;
+  else if (kind == "user_id")
+    user_id = value;
+  else if (kind == "phone")
+    phone = value;
+  else if (value.empty())
+    custom.erase(kind);
+  else
+    custom[kind] = value;
 }
 
 std::vector<std::string> Subject::Kinds() const {

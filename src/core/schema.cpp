@@ -16,7 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-
 std::string TypeName(const json& v) {
   if (v.is_null()) return "null";
   if (v.is_boolean()) return "boolean";
@@ -72,7 +71,8 @@ class Validator {
       if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>())
         return Status::Invalid("needs at least " + s["minItems"].dump() + " items", ptr);
       if (s.contains("items"))
-        for (size_t i = 0; i < v.size(); ++i) LETHE_RETURN_IF_ERROR(Check(v[i], s["items"], ptr + "/" + std::to_string(i)));
+        for (size_t i = 0; i < v.size(); ++i)
+          LETHE_RETURN_IF_ERROR(Check(v[i], s["items"], ptr + "/" + std::to_string(i)));
     }
     if (v.is_object()) LETHE_RETURN_IF_ERROR(CheckObject(v, s, ptr));
     if (s.contains("anyOf") || s.contains("oneOf")) {
@@ -83,8 +83,10 @@ class Validator {
         Status st = Check(v, alt, ptr);
         // Report the alternative that got furthest into the value: its error
         // is the one that names the real mistake ("/b/0", not "/b").
-        if (st.ok()) ++matched;
-        else if (first.ok() || st.field().size() > first.field().size()) first = st;
+        if (st.ok())
+          ++matched;
+        else if (first.ok() || st.field().size() > first.field().size())
+          first = st;
       }
       if (matched == 0) return first;
       if (s.contains("oneOf") && matched > 1) return Status::Invalid("matches more than one allowed form", ptr);
@@ -108,8 +110,7 @@ class Validator {
       const std::string pat = s["pattern"];
       auto it = regex_cache_.find(pat);
       if (it == regex_cache_.end()) it = regex_cache_.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;
-      if (!std::regex_search(str, it->second))
-        return Status::Invalid("\"" + str + "\" does not match " + pat, ptr);
+      if (!std::regex_search(str, it->second)) return Status::Invalid("\"" + str + "\" does not match " + pat, ptr);
     }
     return Status::Ok();
   }
@@ -117,7 +118,8 @@ class Validator {
   Status CheckObject(const json& v, const json& s, const std::string& ptr) {
     if (s.contains("required"))
       for (const auto& k : s["required"])
-        if (!v.contains(k.get<std::string>())) return Status::Invalid("is required", ptr + "/" + PointerToken(k.get<std::string>()));
+        if (!v.contains(k.get<std::string>()))
+          return Status::Invalid("is required", ptr + "/" + PointerToken(k.get<std::string>()));
     if (s.contains("minProperties") && v.size() < s["minProperties"].get<size_t>())
       return Status::Invalid("needs at least " + s["minProperties"].dump() + " keys", ptr);
     if (s.contains("maxProperties") && v.size() > s["maxProperties"].get<size_t>())

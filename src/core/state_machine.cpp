@@ -11,8 +11,8 @@ using S = RequestStatus;
 struct Rule {
   Action action;
   std::initializer_list<S> from;
-  S to;                 // ignored when `stays` or for resume
-  bool stays = false;   // the action does not move the status
+  S to;                // ignored when `stays` or for resume
+  bool stays = false;  // the action does not move the status
 };
 
 // The whole state machine. Read a row as "action: from any of these -> to".
@@ -32,19 +32,30 @@ const std::array<Rule, 14> kRules{{
     {Action::kFail, {S::kInProgress}, S::kFailed},  // the worker, or an admin stopping a stuck request
     {Action::kRetry, {S::kFailed}, S::kApproved},
     {Action::kExtend, {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold}, S::kPending, true},
-    {Action::kAssign, {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold, S::kFailed},
-     S::kPending, true},
+    {Action::kAssign,
+     {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold, S::kFailed},
+     S::kPending,
+     true},
     {Action::kNote,
-     {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold, S::kFailed, S::kCompleted,
-      S::kDenied, S::kCancelled},
-     S::kPending, true},
+     {S::kUnverified, S::kPending, S::kApproved, S::kInProgress, S::kOnHold, S::kFailed, S::kCompleted, S::kDenied,
+      S::kCancelled},
+     S::kPending,
+     true},
 }};
 
 constexpr std::array<std::pair<Action, std::string_view>, 13> kNames{{
-    {Action::kVerify, "verify"}, {Action::kApprove, "approve"}, {Action::kDeny, "deny"},
-    {Action::kHold, "hold"},     {Action::kResume, "resume"},   {Action::kCancel, "cancel"},
-    {Action::kStart, "start"},   {Action::kComplete, "complete"}, {Action::kFail, "fail"},
-    {Action::kRetry, "retry"},   {Action::kExtend, "extend"},   {Action::kAssign, "assign"},
+    {Action::kVerify, "verify"},
+    {Action::kApprove, "approve"},
+    {Action::kDeny, "deny"},
+    {Action::kHold, "hold"},
+    {Action::kResume, "resume"},
+    {Action::kCancel, "cancel"},
+    {Action::kStart, "start"},
+    {Action::kComplete, "complete"},
+    {Action::kFail, "fail"},
+    {Action::kRetry, "retry"},
+    {Action::kExtend, "extend"},
+    {Action::kAssign, "assign"},
     {Action::kNote, "note"},
 }};
 

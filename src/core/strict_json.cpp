@@ -10,7 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-
 // Builds the value from nlohmann's SAX events, like its own DOM builder, but
 // checks each event first and stops the parse (returns false) at the first
 // violation. Only the innermost open container is ever written to, so the
@@ -88,9 +87,7 @@ class StrictBuilder {
     return false;
   }
 
-  bool OutOfRange() {
-    return Fail("integer beyond ±2^53 (9007199254740992); send it as a string", Pointer());
-  }
+  bool OutOfRange() { return Fail("integer beyond ±2^53 (9007199254740992); send it as a string", Pointer()); }
 
   // Places v in the innermost container (or as the root) and returns where it landed.
   json* Place(json&& v) {

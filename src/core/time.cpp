@@ -122,18 +122,15 @@ Result<Time> ParseRfc3339(std::string_view s) {
   };
   Cursor c(s);
   int y, mo, d, h, mi, sec;
-  if (!c.TakeDigits(4, &y) || !c.TakeChar('-') || !c.TakeDigits(2, &mo) || !c.TakeChar('-') ||
-      !c.TakeDigits(2, &d)) {
+  if (!c.TakeDigits(4, &y) || !c.TakeChar('-') || !c.TakeDigits(2, &mo) || !c.TakeChar('-') || !c.TakeDigits(2, &d)) {
     return bad("date must be YYYY-MM-DD");
   }
   // RFC 3339 section 5.6 allows 't' and, by its note, a space.
   if (!c.TakeChar('T') && !c.TakeChar('t') && !c.TakeChar(' ')) return bad("missing 'T' before the time");
-  if (!c.TakeDigits(2, &h) || !c.TakeChar(':') || !c.TakeDigits(2, &mi) || !c.TakeChar(':') ||
-      !c.TakeDigits(2, &sec)) {
+  if (!c.TakeDigits(2, &h) || !c.TakeChar(':') || !c.TakeDigits(2, &mi) || !c.TakeChar(':') || !c.TakeDigits(2, &sec)) {
     return bad("time must be hh:mm:ss");
   }
-  date::year_month_day ymd{date::year{y}, date::month(static_cast<unsigned>(mo)),
-                           date::day(static_cast<unsigned>(d))};
+  date::year_month_day ymd{date::year{y}, date::month(static_cast<unsigned>(mo)), date::day(static_cast<unsigned>(d))};
   if (!ymd.ok()) return bad("no such date");
   if (h > 23 || mi > 59) return bad("hour or minute out of range");
   // A leap second cannot be represented in sys_seconds; rather than silently
@@ -161,8 +158,8 @@ Result<Time> ParseRfc3339(std::string_view s) {
     return bad("missing offset: end with Z or +hh:mm");
   }
   if (!c.done()) return bad("unexpected text after the offset");
-  Time local_as_utc = date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
-                      std::chrono::seconds{sec};
+  Time local_as_utc =
+      date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{sec};
   // 10:00+02:00 is 08:00Z: subtract the offset.
   Time utc{local_as_utc - offset};
   // An offset can push the first or last day of years 0000-9999 out of them

@@ -81,7 +81,8 @@ Result<Request> Workflow::Submit(const NewRequest& in, const std::string& actor)
   if (r.received_at > now + std::chrono::minutes(5))
     return Status::Invalid("received_at is in the future", "/received_at");
   auto due = deadlines_.Due(r.regulation, r.received_at, r.custom_sla);
-  if (!due.ok()) return Status::Invalid(due.status().message(), r.regulation == Regulation::kCustom ? "/sla" : "/regulation");
+  if (!due.ok())
+    return Status::Invalid(due.status().message(), r.regulation == Regulation::kCustom ? "/sla" : "/regulation");
   r.due_at = due->due_at;
   r.due_date = due->due_date;
   r.note = in.note;
@@ -111,8 +112,11 @@ Result<Request> Workflow::Submit(const NewRequest& in, const std::string& actor)
   a.kind = "received";
   a.actor = actor;
   a.subject_ref = SubjectRef(r.subject);
-  a.detail = {{"type", ToString(r.type)}, {"regulation", ToString(r.regulation)}, {"channel", r.channel},
-              {"status", ToString(r.status)}, {"received_at", FormatRfc3339(r.received_at)},
+  a.detail = {{"type", ToString(r.type)},
+              {"regulation", ToString(r.regulation)},
+              {"channel", r.channel},
+              {"status", ToString(r.status)},
+              {"received_at", FormatRfc3339(r.received_at)},
               {"due_at", FormatRfc3339(r.due_at)}};
   LETHE_RETURN_IF_ERROR(store_.Insert(r, e, std::move(a)));
   spdlog::info("request received id={} type={} status={}", r.id, ToString(r.type), ToString(r.status));
@@ -122,8 +126,8 @@ Result<Request> Workflow::Submit(const NewRequest& in, const std::string& actor)
   return saved;
 }
 
-Result<Request> Workflow::Act(const std::string& id, Action action, const std::string& actor,
-                              const std::string& reason, const json& args) {
+Result<Request> Workflow::Act(const std::string& id, Action action, const std::string& actor, const std::string& reason,
+                              const json& args) {
   LETHE_ASSIGN_OR_RETURN(auto loaded, store_.Get(id));
   Request r = loaded;
   const Time now = Now();
@@ -133,15 +137,16 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
   if (action == Action::kNote && reason.empty()) return Status::Invalid("note is empty", "/note");
   if (action == Action::kFail && r.status != RequestStatus::kInProgress)
     return Status::Conflict("only a request in progress can be failed");
-  const bool stops_running = r.status == RequestStatus::kInProgress &&
-                             (action == Action::kCancel || action == Action::kFail);
+  const bool stops_running =
+      r.status == RequestStatus::kInProgress && (action == Action::kCancel || action == Action::kFail);
   if (stops_running) {
     // Stopping a running request is the way out of a stuck one; it may leave
     // an erasure half done, so only an admin may, and the reason is recorded.
     if (!(args.is_object() && args.value("stop_running", false)))
       return Status::Conflict("cannot " + std::string(ToString(action)) +
                               " a request that is \"in_progress\" (only an admin may stop a running request)");
-    if (reason.empty()) return Status::Invalid(std::string(ToString(action)) + " of a running request needs a reason", "/reason");
+    if (reason.empty())
+      return Status::Invalid(std::string(ToString(action)) + " of a running request needs a reason", "/reason");
   }
 
   json detail = json::object();
@@ -150,7 +155,8 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
       std::set<std::string> kinds;
       if (args.is_object() && args.contains("identities")) {
         const json& ids = args["identities"];
-        if (!ids.is_array() || ids.empty()) return Status::Invalid("must be a non-empty array of identity kinds", "/identities");
+        if (!ids.is_array() || ids.empty())
+          return Status::Invalid("must be a non-empty array of identity kinds", "/identities");
         for (size_t k = 0; k < ids.size(); ++k) {
           if (!ids[k].is_string() || r.subject.Get(ids[k].get<std::string>()).empty())
             return Status::Invalid("not an identity of this request", "/identities/" + std::to_string(k));
@@ -210,16 +216,17 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
       break;
     }
     case Action::kAssign: {
-      if (!args.is_object() || !args.contains("assignee") || !(args["assignee"].is_string() || args["assignee"].is_null()))
+      if (!args.is_object() || !args.contains("assignee") ||
+          !(args["assignee"].is_string() || args["assignee"].is_null()))
         return Status::Invalid("assignee must be a string or null", "/assignee");
-      if (args["assignee"].is_null() || args["assignee"].get<std::string>().empty()) r.assignee.reset();
-      else r.assignee = args["assignee"].get<std::string>();
+      if (args["assignee"].is_null() || args["assignee"].get<std::string>().empty())
+        r.assignee.reset();
+      else
+        r.assignee = args["assignee"].get<std::string>();
       detail["assignee"] = r.assignee ? json(*r.assignee) : json(nullptr);
       break;
     }
-    case Action::kRetry:
-      r.result = json::object();
-      break;
+    case Action::kRetry: r.result = json::object(); break;
     case Action::kFail:
       // A worker still running it (a live lease) can no longer finish it:
       // its Finish finds the status moved on and is refused.
@@ -229,10 +236,8 @@ Result<Request> Workflow::Act(const std::string& id, Action action, const std::s
       if (stops_running) detail["stopped_running"] = true;
       break;
     case Action::kStart:
-    case Action::kComplete:
-      return Status::Invalid("worker actions go through Start/Finish");
-    default:
-      break;
+    case Action::kComplete: return Status::Invalid("worker actions go through Start/Finish");
+    default: break;
   }
 
   Event e{0, now, EventKind(action), actor, reason, "", ""};
@@ -264,7 +269,7 @@ Result<Request> Workflow::Commit(Request r, Event e, json audit_detail, const st
   }
   a.detail = std::move(audit_detail);
   LETHE_RETURN_IF_ERROR(lease_owner.empty() ? store_.Update(r, e, std::move(a))
-                                             : store_.UpdateLeased(r, lease_owner, e, std::move(a)));
+                                            : store_.UpdateLeased(r, lease_owner, e, std::move(a)));
   spdlog::info("request {} id={} status={}", e.kind, r.id, ToString(r.status));
   auto saved = store_.Get(r.id);
   if (saved.ok())
@@ -310,7 +315,8 @@ Status Workflow::Heartbeat(const std::string& id, const std::string& lease_owner
   return Status::Ok();
 }
 
-Result<Request> Workflow::Finish(const std::string& id, const std::string& lease_owner, const Result<Outcome>& outcome) {
+Result<Request> Workflow::Finish(const std::string& id, const std::string& lease_owner,
+                                 const Result<Outcome>& outcome) {
   Result<Request> done = Status::Conflict("request " + id + " could not be finished");
   for (int attempt = 0; attempt < kLeasedWriteAttempts; ++attempt) {
     done = FinishOnce(id, lease_owner, outcome);
@@ -322,7 +328,8 @@ Result<Request> Workflow::Finish(const std::string& id, const std::string& lease
   return done;
 }
 
-Result<Request> Workflow::FinishOnce(const std::string& id, const std::string& lease_owner, const Result<Outcome>& outcome) {
+Result<Request> Workflow::FinishOnce(const std::string& id, const std::string& lease_owner,
+                                     const Result<Outcome>& outcome) {
   LETHE_ASSIGN_OR_RETURN(auto loaded, store_.Get(id));
   Request r = loaded;
   const Action action = outcome.ok() ? Action::kComplete : Action::kFail;

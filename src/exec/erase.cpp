@@ -65,8 +65,10 @@ Status GraphExecutor::RecordKept(const Request& r, Work& w, size_t n) {
   bool open_ended = false;
   for (size_t k = 0; k < w.keys.size(); ++k) {
     const auto& t = k < w.until.size() ? w.until[k] : std::nullopt;
-    if (!t) open_ended = true;
-    else if (!latest || *t > *latest) latest = t;
+    if (!t)
+      open_ended = true;
+    else if (!latest || *t > *latest)
+      latest = t;
   }
   w.task.detail["kept_rows"] = static_cast<int64_t>(w.keys.size());
   w.task.detail["kept_until"] = latest && !open_ended ? json(FormatRfc3339(*latest).substr(0, 10)) : json(nullptr);
@@ -79,7 +81,8 @@ Status GraphExecutor::RecordKept(const Request& r, Work& w, size_t n) {
 Result<Outcome> GraphExecutor::Erase(const Request& r) {
   const auto& nodes = g_->nodes();
   FoundValues found;
-  LETHE_ASSIGN_OR_RETURN(auto work, Prepare(r, "erase", [](size_t) { return true; }, &found));
+  LETHE_ASSIGN_OR_RETURN(auto work, Prepare(
+                                        r, "erase", [](size_t) { return true; }, &found));
 
   // 1. Reverse dependency order: a collection's rows go before the rows that
   // lead to them, so a resumed run can still reach whatever is left.
@@ -165,7 +168,8 @@ Status GraphExecutor::EraseInBatches(Work& w, const GraphNode& node, const Erase
 
 // 2. Verify: ask every collection again, with the values discovery started
 // from, what still matches the subject; then the receipt.
-Result<Outcome> GraphExecutor::VerifyErasure(const Request& r, const std::vector<Work>& work, const FoundValues& found) {
+Result<Outcome> GraphExecutor::VerifyErasure(const Request& r, const std::vector<Work>& work,
+                                             const FoundValues& found) {
   const auto& nodes = g_->nodes();
   Outcome out;
   out.type = r.type;
@@ -208,8 +212,8 @@ Result<Outcome> GraphExecutor::VerifyErasure(const Request& r, const std::vector
       ret.expired_deleted = expired_deleted;
       ret.undated = t.detail.value("undated", int64_t{0});
       if (ret.kept > 0) {
-        out.kept_items.push_back({ret.connector, ret.collection, ret.kept, node.spec->retain->basis,
-                                  node.spec->retain->note, ret.until});
+        out.kept_items.push_back(
+            {ret.connector, ret.collection, ret.kept, node.spec->retain->basis, node.spec->retain->note, ret.until});
       }
       out.retained.push_back(std::move(ret));
     }

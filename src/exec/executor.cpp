@@ -58,7 +58,9 @@ std::string SubjectRef(const std::string& key, const Subject& s) {
 }
 
 // The persisted form of Work::until: Unix seconds or null.
-nlohmann::json UntilJson(const std::optional<Time>& t) { return t ? nlohmann::json(ToUnix(*t)) : nlohmann::json(nullptr); }
+nlohmann::json UntilJson(const std::optional<Time>& t) {
+  return t ? nlohmann::json(ToUnix(*t)) : nlohmann::json(nullptr);
+}
 std::optional<Time> UntilFrom(const nlohmann::json& j) {
   if (j.is_number_integer()) return FromUnix(j.get<int64_t>());
   return std::nullopt;
@@ -76,19 +78,11 @@ Result<Outcome> GraphExecutor::Execute(const Request& r) {
   Result<Outcome> out = Status::Internal("unknown request type");
   switch (r.type) {
     case RequestType::kAccess:
-    case RequestType::kPortability:
-      out = Export(proved);
-      break;
-    case RequestType::kErasure:
-      out = Erase(proved);
-      break;
-    case RequestType::kRectification:
-      out = Rectify(proved);
-      break;
+    case RequestType::kPortability: out = Export(proved); break;
+    case RequestType::kErasure: out = Erase(proved); break;
+    case RequestType::kRectification: out = Rectify(proved); break;
     case RequestType::kRestriction:
-    case RequestType::kObjection:
-      out = Restrict(proved);
-      break;
+    case RequestType::kObjection: out = Restrict(proved); break;
   }
   if (out.ok()) out->identities = identities;
   return out;
@@ -109,30 +103,33 @@ Result<json> GraphExecutor::Plan(const Request& req) {
   const auto& nodes = g_->nodes();
   std::vector<int64_t> counts(nodes.size(), 0), expired(nodes.size(), 0);
   const Time now = Now();
-  auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) {
-    ++counts[i];
-    // The same verdict erasure will reach: rows past their period go.
-    if (nodes[i].spec->retain && !item.key.empty() &&
-        exec::JudgeRetention(*nodes[i].spec->retain, item.fields, now).kind == exec::RetentionVerdict::Kind::kExpired) {
-      ++expired[i];
-    }
-    return Status::Ok();
-  }, opt_.batch);
+  auto found = Discover(
+      *g_, r.subject,
+      [&](size_t i, const Item& item) {
+        ++counts[i];
+        // The same verdict erasure will reach: rows past their period go.
+        if (nodes[i].spec->retain && !item.key.empty() &&
+            exec::JudgeRetention(*nodes[i].spec->retain, item.fields, now).kind ==
+                exec::RetentionVerdict::Kind::kExpired) {
+          ++expired[i];
+        }
+        return Status::Ok();
+      },
+      opt_.batch);
   if (!found.ok()) return found.status();
   // The plan says plainly which identities it was made from: an unverified
   // one finds nothing until it is verified.
-  json out = {{"request_id", r.id}, {"identities", {{"used", identities.used}, {"tied", identities.tied}, {"unverified", identities.unverified}}}, {"collections", json::array()}};
+  json out = {
+      {"request_id", r.id},
+      {"identities", {{"used", identities.used}, {"tied", identities.tied}, {"unverified", identities.unverified}}},
+      {"collections", json::array()}};
   std::map<std::string, int64_t> totals = {{"delete", 0}, {"mask", 0}, {"keep", 0}};
   for (size_t i = 0; i < nodes.size(); ++i) {
     const CollectionSpec& c = *nodes[i].spec;
     EraseAction a = EffectiveErase(c);
     std::string action = ActionName(a.kind);
-    json e = {{"connector", nodes[i].connector->name()},
-              {"collection", c.name},
-              {"action", action},
-              {c.objects ? "objects" : "rows", counts[i]},
-              {"rows", counts[i]},
-              {"retention", RetentionJson(c)}};
+    json e = {{"connector", nodes[i].connector->name()},   {"collection", c.name}, {"action", action},
+              {c.objects ? "objects" : "rows", counts[i]}, {"rows", counts[i]},    {"retention", RetentionJson(c)}};
     if (c.retain) e["expired"] = expired[i];  // of "rows": deleted, their retention having ended
     if (a.kind == EraseAction::Kind::kMask) {
       json cols = json::array();
@@ -140,7 +137,8 @@ Result<json> GraphExecutor::Plan(const Request& req) {
       e["mask"] = cols;
     }
     out["collections"].push_back(std::move(e));
-    totals[Removes(a.kind) ? "delete" : (a.kind == EraseAction::Kind::kKeep ? "keep" : "mask")] += counts[i] - expired[i];
+    totals[Removes(a.kind) ? "delete" : (a.kind == EraseAction::Kind::kKeep ? "keep" : "mask")] +=
+        counts[i] - expired[i];
     totals["delete"] += expired[i];
   }
   out["totals"] = totals;

@@ -16,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-
 std::string HtmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -61,29 +60,32 @@ Result<Outcome> GraphExecutor::Export(const Request& r) {
     LETHE_RETURN_IF_ERROR(pkg.Write("\n]\n"));
     return pkg.End();
   };
-  auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) -> Status {
-    if (!include(i)) return Status::Ok();
-    const GraphNode& node = nodes[i];
-    if (open_node != static_cast<long>(i)) {
-      LETHE_RETURN_IF_ERROR(close_open());
-      data_path[i] = pkg.SafePath("data/" + node.connector->name(), node.spec->name + ".json");
-      LETHE_RETURN_IF_ERROR(pkg.Begin(data_path[i]));
-      LETHE_RETURN_IF_ERROR(pkg.Write("["));
-      open_node = static_cast<long>(i);
-    }
-    json rec = item.fields.is_object() ? item.fields : json{{"value", item.fields}};
-    for (const auto& col : node.spec->omit) rec.erase(col);
-    if (node.spec->objects && !item.key.empty()) {
-      std::string fp = pkg.SafePath("files/" + node.connector->name(), item.key);
-      rec["file"] = fp;
-      Item meta = item;
-      meta.fields = {{"file", fp}};
-      objects[i].push_back(std::move(meta));
-    }
-    std::string line = (records[i] == 0 ? "\n" : ",\n") + rec.dump(-1, ' ', false, json::error_handler_t::replace);
-    ++records[i];
-    return pkg.Write(line);
-  }, opt_.batch);
+  auto found = Discover(
+      *g_, r.subject,
+      [&](size_t i, const Item& item) -> Status {
+        if (!include(i)) return Status::Ok();
+        const GraphNode& node = nodes[i];
+        if (open_node != static_cast<long>(i)) {
+          LETHE_RETURN_IF_ERROR(close_open());
+          data_path[i] = pkg.SafePath("data/" + node.connector->name(), node.spec->name + ".json");
+          LETHE_RETURN_IF_ERROR(pkg.Begin(data_path[i]));
+          LETHE_RETURN_IF_ERROR(pkg.Write("["));
+          open_node = static_cast<long>(i);
+        }
+        json rec = item.fields.is_object() ? item.fields : json{{"value", item.fields}};
+        for (const auto& col : node.spec->omit) rec.erase(col);
+        if (node.spec->objects && !item.key.empty()) {
+          std::string fp = pkg.SafePath("files/" + node.connector->name(), item.key);
+          rec["file"] = fp;
+          Item meta = item;
+          meta.fields = {{"file", fp}};
+          objects[i].push_back(std::move(meta));
+        }
+        std::string line = (records[i] == 0 ? "\n" : ",\n") + rec.dump(-1, ' ', false, json::error_handler_t::replace);
+        ++records[i];
+        return pkg.Write(line);
+      },
+      opt_.batch);
   if (!found.ok()) return found.status();
   LETHE_RETURN_IF_ERROR(close_open());
 
@@ -92,9 +94,8 @@ Result<Outcome> GraphExecutor::Export(const Request& r) {
     for (const Item& obj : objects[i]) {
       std::string fp = obj.fields["file"].get<std::string>();
       LETHE_RETURN_IF_ERROR(pkg.Begin(fp));
-      Status st = nodes[i].connector->ReadObject(*nodes[i].spec, obj, [&](std::string_view chunk) {
-        return pkg.Write(chunk);
-      });
+      Status st =
+          nodes[i].connector->ReadObject(*nodes[i].spec, obj, [&](std::string_view chunk) { return pkg.Write(chunk); });
       LETHE_RETURN_IF_ERROR(st);
       LETHE_RETURN_IF_ERROR(pkg.End());
       ++object_count;
@@ -122,10 +123,11 @@ Result<Outcome> GraphExecutor::Export(const Request& r) {
   LETHE_ASSIGN_OR_RETURN(auto kept, exec::KeptFor(store_, exec::SubjectRefs(opt_.hash_key, r.subject)));
   const std::string generated_at = FormatRfc3339(Now());
   LETHE_RETURN_IF_ERROR(pkg.Add("report.html", Report(r, sources, kept, generated_at)));
-  json manifest = {{"request", {{"id", r.id},
-                                {"type", ToString(r.type)},
-                                {"regulation", ToString(r.regulation)},
-                                {"received_at", FormatRfc3339(r.received_at)}}},
+  json manifest = {{"request",
+                    {{"id", r.id},
+                     {"type", ToString(r.type)},
+                     {"regulation", ToString(r.regulation)},
+                     {"received_at", FormatRfc3339(r.received_at)}}},
                    {"subject", SubjectJson(r.subject)},
                    {"generated_at", generated_at},
                    {"format", "lethe-export/1"},
@@ -163,7 +165,8 @@ Result<Outcome> GraphExecutor::Export(const Request& r) {
 
 // The readable Art. 15 report: what we hold, why, for how long, who gets
 // it, where it came from, and what the subject can do about it.
-std::string GraphExecutor::Report(const Request& r, const json& sources, const json& kept, const std::string& generated_at) const {
+std::string GraphExecutor::Report(const Request& r, const json& sources, const json& kept,
+                                  const std::string& generated_at) const {
   std::set<std::string> purposes, categories;
   for (const auto& s : sources) {
     if (!s["purpose"].get<std::string>().empty()) purposes.insert(s["purpose"].get<std::string>());
@@ -174,10 +177,13 @@ std::string GraphExecutor::Report(const Request& r, const json& sources, const j
   h += "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}"
        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}</style>"
        "</head><body>\n";
-  h += "<h1>" + std::string(r.type == RequestType::kPortability ? "Your data, ready to take elsewhere"
-                                                                 : "The personal data we hold about you") + "</h1>\n";
+  h += "<h1>" +
+       std::string(r.type == RequestType::kPortability ? "Your data, ready to take elsewhere"
+                                                       : "The personal data we hold about you") +
+       "</h1>\n";
   h += "<p>Request <code>" + HtmlEscape(r.id) + "</code>, received " + HtmlEscape(FormatRfc3339(r.received_at)) +
-       ", answered " + HtmlEscape(generated_at) + ". The files in <code>data/</code> hold the records themselves "
+       ", answered " + HtmlEscape(generated_at) +
+       ". The files in <code>data/</code> hold the records themselves "
        "(JSON); <code>manifest.json</code> lists every file with its SHA-256.</p>\n";
   h += "<h2>Why we process it (purposes)</h2><ul>";
   if (purposes.empty()) h += "<li>No purposes recorded.</li>";

@@ -17,9 +17,9 @@ namespace {
 
 // Formats that are already compressed: deflating them again only costs time.
 bool AlreadyCompressed(const std::string& path) {
-  static const std::set<std::string> kExt = {"png", "jpg", "jpeg", "gif", "webp", "pdf", "zip", "gz", "tgz",
-                                             "bz2", "xz", "zst", "7z", "rar", "mp4", "mov", "mkv", "webm",
-                                             "mp3", "m4a", "ogg", "heic", "avif", "docx", "xlsx", "pptx"};
+  static const std::set<std::string> kExt = {"png", "jpg", "jpeg", "gif",  "webp", "pdf",  "zip",  "gz",  "tgz",
+                                             "bz2", "xz",  "zst",  "7z",   "rar",  "mp4",  "mov",  "mkv", "webm",
+                                             "mp3", "m4a", "ogg",  "heic", "avif", "docx", "xlsx", "pptx"};
   size_t dot = path.rfind('.');
   if (dot == std::string::npos || path.find('/', dot) != std::string::npos) return false;
   std::string ext = path.substr(dot + 1);
@@ -148,7 +148,8 @@ Status ExportPackage::Begin(const std::string& zip_path) {
 Status ExportPackage::Write(std::string_view bytes) {
   if (!out_) return Status::Internal("export: Write outside an entry");
   if (bytes.empty()) return Status::Ok();
-  if (fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size()) return Status::Io("export: write failed (disk full?)");
+  if (fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size())
+    return Status::Io("export: write failed (disk full?)");
   EVP_DigestUpdate(sha_, bytes.data(), bytes.size());
   size_ += static_cast<int64_t>(bytes.size());
   return Status::Ok();

@@ -51,7 +51,7 @@ class ExportPackage {
   };
   std::string exports_dir_, request_id_, staging_;
   std::vector<Entry> entries_;
-  std::set<std::string> names_;    // reserved by SafePath or written
+  std::set<std::string> names_;  // reserved by SafePath or written
   std::set<std::string> written_;
   nlohmann::json files_ = nlohmann::json::array();
   // The entry being written.

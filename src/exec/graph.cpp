@@ -16,7 +16,7 @@ namespace lethe {
 namespace {
 
 struct Placeholder {
-  std::string inner;           // "identity.email", "app.users.id"
+  std::string inner;  // "identity.email", "app.users.id"
   std::string prefix, suffix;
 };
 
@@ -89,7 +89,8 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
     const std::string p = "/connectors/" + std::to_string(i);
     const auto& cj = connectors[i];
     if (!cj.is_object()) return Status::Invalid("a connector must be an object", p);
-    if (!cj.contains("type") || !cj["type"].is_string()) return Status::Invalid("connector needs a \"type\"", p + "/type");
+    if (!cj.contains("type") || !cj["type"].is_string())
+      return Status::Invalid("connector needs a \"type\"", p + "/type");
     const std::string type = cj["type"].get<std::string>();
     const ConnectorFactory* factory = FindConnectorType(type);
     if (factory == nullptr) {
@@ -154,8 +155,10 @@ Result<std::unique_ptr<DataGraph>> DataGraph::Build(const nlohmann::json& connec
         src.column = parts[2];
         n.after.insert(src.node);
       } else {
-        return Status::Invalid("placeholder {" + ph.inner + "} names nothing: use {identity.<kind>} or "
-                               "{connector.collection.column}", link.pointer);
+        return Status::Invalid("placeholder {" + ph.inner +
+                                   "} names nothing: use {identity.<kind>} or "
+                                   "{connector.collection.column}",
+                               link.pointer);
       }
       n.sources.push_back(std::move(src));
     }
@@ -258,9 +261,10 @@ nlohmann::json DataGraph::Describe() const {
     if (!n.spec->objects) continue;
     for (size_t k = 0; k < n.sources.size(); ++k) {
       if (!n.sources[k].identity) continue;
-      out["warnings"].push_back(n.spec->links[k].pointer + ": object prefix uses {identity." + n.sources[k].identity_kind +
-                                "}; prefer a reference to a keyed collection (e.g. {app.users.id}) so objects are found "
-                                "only through a row the subject's proved identity leads to");
+      out["warnings"].push_back(
+          n.spec->links[k].pointer + ": object prefix uses {identity." + n.sources[k].identity_kind +
+          "}; prefer a reference to a keyed collection (e.g. {app.users.id}) so objects are found "
+          "only through a row the subject's proved identity leads to");
     }
   }
   out["order"] = nlohmann::json::array();
@@ -273,12 +277,8 @@ nlohmann::json DataGraph::Describe() const {
     }
     nlohmann::json after = nlohmann::json::array();
     for (size_t d : n.after) after.push_back(nodes_[d].id);
-    nlohmann::json c = {{"id", n.id},
-                        {"pointer", n.spec->pointer},
-                        {"links", links},
-                        {"after", after},
-                        {"portable", n.spec->portable},
-                        {"erase", EraseName(n.spec->erase)}};
+    nlohmann::json c = {{"id", n.id},     {"pointer", n.spec->pointer},   {"links", links},
+                        {"after", after}, {"portable", n.spec->portable}, {"erase", EraseName(n.spec->erase)}};
     if (n.spec->retain) {
       c["retain"] = {{"basis", n.spec->retain->basis}, {"period", n.spec->retain->period}};
     }
@@ -345,8 +345,9 @@ Status CheckPathValues(const DataGraph& g, size_t i, const Subject& subject, con
     if (s.identity) {
       std::string v = subject.Get(s.identity_kind);
       if (!v.empty() && bad(v))
-        return Status::Invalid("identity " + s.identity_kind + " contains the prefix delimiter; refusing to use it in an object prefix",
-                               n.spec->links[k].pointer);
+        return Status::Invalid(
+            "identity " + s.identity_kind + " contains the prefix delimiter; refusing to use it in an object prefix",
+            n.spec->links[k].pointer);
       continue;
     }
     auto it = found[s.node].find(s.column);
@@ -384,7 +385,8 @@ Result<ProvedSubject> ProveIdentities(DataGraph& g, const Subject& claimed, cons
         const LinkSource& s = n.sources[k];
         if (!s.identity) continue;
         if (have.count(s.identity_kind)) {
-          by_proved.push_back(MatchTerm{n.spec->links[k].column, {s.prefix + out.subject.Get(s.identity_kind) + s.suffix}});
+          by_proved.push_back(
+              MatchTerm{n.spec->links[k].column, {s.prefix + out.subject.Get(s.identity_kind) + s.suffix}});
         } else if (pending.count(s.identity_kind)) {
           checks.push_back(k);
         }
@@ -417,8 +419,7 @@ Result<ProvedSubject> ProveIdentities(DataGraph& g, const Subject& claimed, cons
 }
 
 Result<FoundValues> Discover(DataGraph& g, const Subject& subject,
-                             const std::function<Status(size_t, const Item&)>& visit, size_t batch,
-                             bool keys_only) {
+                             const std::function<Status(size_t, const Item&)>& visit, size_t batch, bool keys_only) {
   FoundValues found(g.nodes().size());
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const GraphNode& n = g.nodes()[i];

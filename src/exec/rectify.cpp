@@ -41,7 +41,8 @@ Result<Outcome> GraphExecutor::Rectify(const Request& r) {
     fields = r.params["fields"];
     base = "/params/fields";
     if (r.params.contains("collection")) {
-      if (!r.params["collection"].is_string()) return Status::Invalid("must be \"connector.collection\"", "/params/collection");
+      if (!r.params["collection"].is_string())
+        return Status::Invalid("must be \"connector.collection\"", "/params/collection");
       only = r.params["collection"].get<std::string>();
     }
   }
@@ -49,7 +50,8 @@ Result<Outcome> GraphExecutor::Rectify(const Request& r) {
   std::vector<json> set(nodes.size(), json::object());
   bool known_collection = only.empty();
   for (const auto& [field, value] : fields.items()) {
-    if (value.is_object() || value.is_array()) return Status::Invalid("must be a single value", base + "/" + exec::PointerToken(field));
+    if (value.is_object() || value.is_array())
+      return Status::Invalid("must be a single value", base + "/" + exec::PointerToken(field));
     bool allowed = false;
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!only.empty() && nodes[i].id != only) continue;
@@ -67,7 +69,8 @@ Result<Outcome> GraphExecutor::Rectify(const Request& r) {
     }
   }
   FoundValues found;
-  LETHE_ASSIGN_OR_RETURN(auto prepared, Prepare(r, "rectify", [&](size_t i) { return !set[i].empty(); }, &found));
+  LETHE_ASSIGN_OR_RETURN(auto prepared, Prepare(
+                                            r, "rectify", [&](size_t i) { return !set[i].empty(); }, &found));
   Outcome out;
   out.type = r.type;
   std::set<std::string> changed_fields;

@@ -170,8 +170,8 @@ std::string SealKey(const std::string& hash_key, const std::string& plain) {
   EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(ct.data()) + len, &fin);
   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, tag);
   EVP_CIPHER_CTX_free(ctx);
-  return "v1:" + ToHex(std::string(reinterpret_cast<char*>(iv), kIv) + ct +
-                       std::string(reinterpret_cast<char*>(tag), kTag));
+  return "v1:" +
+         ToHex(std::string(reinterpret_cast<char*>(iv), kIv) + ct + std::string(reinterpret_cast<char*>(tag), kTag));
 }
 
 Result<std::string> UnsealKey(const std::string& hash_key, const std::string& sealed) {
@@ -242,13 +242,14 @@ Result<json> KeptFor(Store& store, const std::vector<std::string>& subject_refs)
   for (const Record& rec : all) {
     const json& v = rec.value;
     bool mine = false;
-    for (const auto& r : v.value("subject_refs", json::array())) mine = mine || (r.is_string() && refs.count(r.get<std::string>()));
+    for (const auto& r : v.value("subject_refs", json::array()))
+      mine = mine || (r.is_string() && refs.count(r.get<std::string>()));
     if (!mine) continue;
     Group g{v.value("connector", ""), v.value("collection", ""), v.value("basis", ""), v.value("note", "")};
     json& e = groups[g];
     if (e.is_null()) {
       e = {{"connector", std::get<0>(g)}, {"collection", std::get<1>(g)}, {"records", 0},
-           {"basis", std::get<2>(g)}, {"note", std::get<3>(g)}, {"until", ""}};
+           {"basis", std::get<2>(g)},     {"note", std::get<3>(g)},       {"until", ""}};
     }
     e["records"] = e["records"].get<int64_t>() + v.value("records", int64_t{0});
     // No end beats any end: "until" null means kept until someone acts.
@@ -281,8 +282,8 @@ Result<json> PurgeDueKept(Store& store, DataGraph& g, const std::string& hash_ke
     if (node == nullptr) {
       // The config no longer names the collection: nothing to delete through,
       // and nothing to do but tell the operator (names only).
-      spdlog::warn("retention: ledger entry {} names {}.{}, which the config no longer has; left in place",
-                   rec.key, connector, collection);
+      spdlog::warn("retention: ledger entry {} names {}.{}, which the config no longer has; left in place", rec.key,
+                   connector, collection);
       ++skipped;
       continue;
     }
@@ -298,7 +299,8 @@ Result<json> PurgeDueKept(Store& store, DataGraph& g, const std::string& hash_ke
       keys.push_back(std::move(*plain));
     }
     if (!sealed_ok) {
-      spdlog::error("retention: ledger entry {} cannot be opened with the current pseudonym key; left in place", rec.key);
+      spdlog::error("retention: ledger entry {} cannot be opened with the current pseudonym key; left in place",
+                    rec.key);
       ++skipped;
       continue;
     }
@@ -325,12 +327,8 @@ Result<json> PurgeDueKept(Store& store, DataGraph& g, const std::string& hash_ke
       a.actor = "system";
       const json refs = v.value("subject_refs", json::array());
       if (!refs.empty() && refs[0].is_string()) a.subject_ref = refs[0].get<std::string>();
-      a.detail = {{"connector", connector},
-                  {"collection", collection},
-                  {"basis", v.value("basis", "")},
-                  {"until", v["until"]},
-                  {"records", keys.size()},
-                  {"deleted", deleted}};
+      a.detail = {{"connector", connector}, {"collection", collection}, {"basis", v.value("basis", "")},
+                  {"until", v["until"]},    {"records", keys.size()},   {"deleted", deleted}};
       LETHE_RETURN_IF_ERROR(store.AppendAudit(std::move(a)));
       spdlog::info("retention: {} row(s) of {} erased after their retention ended", deleted, node->id);
       ++entries;

@@ -28,33 +28,36 @@ Result<std::map<std::string, Task>> GraphExecutor::LoadTasks(const std::string& 
 // to them are gone. Keys found now are merged in, so rows that appeared
 // since are not missed either.
 Result<std::vector<Work>> GraphExecutor::Prepare(const Request& r, const std::string& action,
-                                  const std::function<bool(size_t)>& include, FoundValues* found_out) {
+                                                 const std::function<bool(size_t)>& include, FoundValues* found_out) {
   LETHE_ASSIGN_OR_RETURN(auto existing, LoadTasks(r.id, action));
   const auto& nodes = g_->nodes();
   std::vector<Work> work(nodes.size());
   const Time now = Now();
   // Discover reports each keyed item once, so keys need no set here.
-  auto found = Discover(*g_, r.subject, [&](size_t i, const Item& item) -> Status {
-    Work& w = work[i];
-    ++w.found;
-    if (!include(i)) return Status::Ok();
-    if (item.key.empty()) {
-      w.by_match = true;
-    } else if (action == "erase" && nodes[i].spec->retain) {
-      exec::RetentionVerdict v = exec::JudgeRetention(*nodes[i].spec->retain, item.fields, now);
-      if (v.kind == exec::RetentionVerdict::Kind::kExpired) {
-        w.expired.push_back(item.key);
-      } else {
-        w.keys.push_back(item.key);
-        w.until.push_back(v.until);
-        if (v.kind == exec::RetentionVerdict::Kind::kUndated) ++w.undated;
-      }
-    } else {
-      w.keys.push_back(item.key);
-      w.until.emplace_back();
-    }
-    return Status::Ok();
-  }, opt_.batch, /*keys_only=*/true);
+  auto found = Discover(
+      *g_, r.subject,
+      [&](size_t i, const Item& item) -> Status {
+        Work& w = work[i];
+        ++w.found;
+        if (!include(i)) return Status::Ok();
+        if (item.key.empty()) {
+          w.by_match = true;
+        } else if (action == "erase" && nodes[i].spec->retain) {
+          exec::RetentionVerdict v = exec::JudgeRetention(*nodes[i].spec->retain, item.fields, now);
+          if (v.kind == exec::RetentionVerdict::Kind::kExpired) {
+            w.expired.push_back(item.key);
+          } else {
+            w.keys.push_back(item.key);
+            w.until.push_back(v.until);
+            if (v.kind == exec::RetentionVerdict::Kind::kUndated) ++w.undated;
+          }
+        } else {
+          w.keys.push_back(item.key);
+          w.until.emplace_back();
+        }
+        return Status::Ok();
+      },
+      opt_.batch, /*keys_only=*/true);
   if (!found.ok()) return found.status();
   for (size_t i = 0; i < nodes.size(); ++i) {
     Work& w = work[i];

@@ -13,12 +13,11 @@
 namespace lethe::http {
 namespace {
 
-
 std::string HmacSha256Raw(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &len);
   return std::string(reinterpret_cast<char*>(mac), len);
 }
 
@@ -40,15 +39,14 @@ Result<std::string_view> BearerToken(std::string_view h) {
 
 Result<nlohmann::json> DecodeJsonPart(std::string_view part, const char* what) {
   std::string raw;
-  if (!Base64UrlDecode(part, &raw)) return Status::Unauthorized(std::string("malformed token: bad ") + what + " encoding");
+  if (!Base64UrlDecode(part, &raw))
+    return Status::Unauthorized(std::string("malformed token: bad ") + what + " encoding");
   // I-JSON (RFC 7493, as RFC 7515 section 4 and RFC 7519 section 4 ask):
   // with two "sub" claims, which one would a check see and which one the
   // handler? Duplicates, deep nesting and huge integers are refused.
   Result<nlohmann::json> j = ParseStrictJson(raw);
-  if (!j.ok())
-    return Status::Unauthorized(std::string("malformed token: ") + what + ": " + j.status().ToString());
-  if (!j->is_object())
-    return Status::Unauthorized(std::string("malformed token: ") + what + " is not a JSON object");
+  if (!j.ok()) return Status::Unauthorized(std::string("malformed token: ") + what + ": " + j.status().ToString());
+  if (!j->is_object()) return Status::Unauthorized(std::string("malformed token: ") + what + " is not a JSON object");
   return j;
 }
 
@@ -88,7 +86,8 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
   if (header.contains("crit")) return Status::Unauthorized("token names critical extensions Lethe does not implement");
 
   std::string sig;
-  if (!Base64UrlDecode(token.substr(d2 + 1), &sig)) return Status::Unauthorized("malformed token: bad signature encoding");
+  if (!Base64UrlDecode(token.substr(d2 + 1), &sig))
+    return Status::Unauthorized("malformed token: bad signature encoding");
   std::string expected = HmacSha256Raw(s.secret, token.substr(0, d2));
   if (sig.size() != expected.size() || CRYPTO_memcmp(sig.data(), expected.data(), expected.size()) != 0)
     return Status::Unauthorized("token signature does not verify");
@@ -109,7 +108,8 @@ Result<Principal> VerifyJwt(std::string_view token, const JwtSettings& s, Time n
       return Status::Unauthorized("token is not valid yet");
   }
   auto iss = c.find("iss");
-  if (iss == c.end() || !iss->is_string() || *iss != s.issuer) return Status::Unauthorized("token issuer does not match");
+  if (iss == c.end() || !iss->is_string() || *iss != s.issuer)
+    return Status::Unauthorized("token issuer does not match");
   auto aud = c.find("aud");
   bool aud_ok = false;
   if (aud != c.end() && aud->is_string()) aud_ok = *aud == s.audience;

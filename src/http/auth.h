@@ -24,7 +24,7 @@ std::string_view ToString(Role r);
 
 struct Principal {
   enum class Kind { kNone, kOperator, kSubject } kind = Kind::kNone;
-  std::string name;   // operator name (kOperator)
+  std::string name;  // operator name (kOperator)
   Role role = Role::kAuditor;
   std::string sub;    // JWT sub (kSubject)
   std::string email;  // JWT email (kSubject): PII, never logged

@@ -22,8 +22,9 @@ nlohmann::json EventJson(const Event& e, bool subject_view) {
 }
 
 nlohmann::json TaskJson(const Task& t) {
-  nlohmann::json j = {{"connector", t.connector}, {"collection", t.collection}, {"action", t.action},
-                      {"status", t.status},       {"rows", t.rows},             {"attempts", t.attempts}};
+  nlohmann::json j = {{"connector", t.connector}, {"collection", t.collection},
+                      {"action", t.action},       {"status", t.status},
+                      {"rows", t.rows},           {"attempts", t.attempts}};
   if (!t.error.empty()) j["error"] = t.error;
   if (!t.detail.empty()) j["detail"] = t.detail;
   return j;
@@ -52,7 +53,8 @@ Result<nlohmann::json> DetailJson(Service& s, const Request& r, Time now, bool s
     // Notes and assignments are the operators' working notes, not the subject's business.
     if (subject_view && (e.kind == "note" || e.kind == "noted" || e.kind == "assigned")) continue;
     nlohmann::json ej = EventJson(e, subject_view);
-    if (subject_view && e.kind == "failed" && e.actor == "system" && ej.contains("reason")) ej["reason"] = kPlainFailure;
+    if (subject_view && e.kind == "failed" && e.actor == "system" && ej.contains("reason"))
+      ej["reason"] = kPlainFailure;
     ev.push_back(std::move(ej));
   }
   nlohmann::json ts = nlohmann::json::array();

@@ -72,8 +72,8 @@ Result<NewRequest> ParseInboxCreateRequest(std::string_view body, Time now) {
 
 Result<RequestFilter> ParseInboxListRequest(const Query& query) {
   for (const auto& [k, v] : query) {
-    static const std::set<std::string> kKnown = {"status", "type", "regulation", "overdue", "due_before",
-                                                 "assignee", "q", "limit", "cursor"};
+    static const std::set<std::string> kKnown = {"status",   "type", "regulation", "overdue", "due_before",
+                                                 "assignee", "q",    "limit",      "cursor"};
     if (!kKnown.count(k)) return Status::Invalid("unknown query parameter \"" + k + "\"", "/query/" + k);
   }
   LETHE_ASSIGN_OR_RETURN(auto page, ParsePageRequest(query));
@@ -147,9 +147,7 @@ Result<ActRequest> ParseActRequest(Action action, std::string_view body) {
       LETHE_RETURN_IF_ERROR(OnlyFields(b, {"note"}));
       LETHE_RETURN_IF_ERROR(GetString(b, "note", &in.reason, true));
       return in;
-    default:
-      LETHE_RETURN_IF_ERROR(OnlyFields(b, {"reason"}));
-      break;
+    default: LETHE_RETURN_IF_ERROR(OnlyFields(b, {"reason"})); break;
   }
   LETHE_RETURN_IF_ERROR(GetString(b, "reason", &in.reason, action == Action::kDeny || action == Action::kExtend));
   return in;
@@ -234,7 +232,8 @@ Reply Audit(Service& s, Context& ctx) {
 
 void AddInboxRoutes(Router& r, Service& s) {
   Service* sp = &s;
-  r.Add(verb::post, "/v1/requests", Access::kAct, [sp](Context& c) { return Create(*sp, c); }, true);
+  r.Add(
+      verb::post, "/v1/requests", Access::kAct, [sp](Context& c) { return Create(*sp, c); }, true);
   r.Add(verb::get, "/v1/requests", Access::kRead, [sp](Context& c) { return List(*sp, c); });
   r.Add(verb::get, "/v1/requests/{id}", Access::kRead, [sp](Context& c) { return Show(*sp, c); });
   r.Add(verb::get, "/v1/requests/{id}/plan", Access::kRead, [sp](Context& c) { return Plan(*sp, c); });

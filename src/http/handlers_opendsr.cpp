@@ -57,9 +57,9 @@ bool IsUuid(std::string_view v) {
 Result<NewRequest> ParseOpenDsrCreateRequest(std::string_view body, Time now, const CallbackUrlCheck& check_url) {
   LETHE_ASSIGN_OR_RETURN(auto parsed, ParseObject(body, false));
   const nlohmann::json& b = parsed;
-  LETHE_RETURN_IF_ERROR(OnlyFields(b, {"api_version", "regulation", "subject_request_id", "subject_request_type",
-                                       "subject_identities", "submitted_time", "status_callback_urls", "property_id",
-                                       "extensions"}));
+  LETHE_RETURN_IF_ERROR(
+      OnlyFields(b, {"api_version", "regulation", "subject_request_id", "subject_request_type", "subject_identities",
+                     "submitted_time", "status_callback_urls", "property_id", "extensions"}));
 
   std::string version = "2.0";
   LETHE_RETURN_IF_ERROR(GetString(b, "api_version", &version, false));
@@ -135,9 +135,7 @@ namespace {
 using bhttp::verb;
 constexpr const char* kKind = "opendsr";
 
-std::string ControllerId(Service& s) {
-  return s.notifier() ? s.notifier()->opendsr_controller_id() : std::string();
-}
+std::string ControllerId(Service& s) { return s.notifier() ? s.notifier()->opendsr_controller_id() : std::string(); }
 
 // `received_time` is when this answer's event happened: the filing, or for
 // a cancellation the cancelling (OpenDSR 2.0 "cancel").
@@ -188,13 +186,12 @@ Result<Request> Lookup(Service& s, const Principal& p, const std::string& srid) 
 }
 
 Reply Discovery(Service& s, Context&) {
-  nlohmann::json j = {
-      {"api_version", "2.0"},
-      {"supported_identities",
-       {{{"identity_type", "email"}, {"identity_format", "raw"}},
-        {{"identity_type", "controller_customer_id"}, {"identity_format", "raw"}}}},
-      {"supported_subject_request_types", {"access", "portability", "erasure"}},
-      {"supported_regulations", {"gdpr", "uk_gdpr", "ccpa", "lgpd", "us_state"}}};
+  nlohmann::json j = {{"api_version", "2.0"},
+                      {"supported_identities",
+                       {{{"identity_type", "email"}, {"identity_format", "raw"}},
+                        {{"identity_type", "controller_customer_id"}, {"identity_format", "raw"}}}},
+                      {"supported_subject_request_types", {"access", "portability", "erasure"}},
+                      {"supported_regulations", {"gdpr", "uk_gdpr", "ccpa", "lgpd", "us_state"}}};
   if (s.notifier() && !s.notifier()->opendsr_certificate_url().empty())
     j["processor_certificate"] = s.notifier()->opendsr_certificate_url();
   return Reply::Json(200, j);
@@ -264,7 +261,8 @@ void AddOpenDsrRoutes(Router& r, Service& s) {
   Service* sp = &s;
   // Discovery describes capabilities only; OpenDSR has callers fetch it unauthenticated.
   r.Add(verb::get, "/opendsr/discovery", Access::kPublic, [sp](Context& c) { return Discovery(*sp, c); });
-  r.Add(verb::post, "/opendsr/requests", Access::kAct, [sp](Context& c) { return Create(*sp, c); }, true);
+  r.Add(
+      verb::post, "/opendsr/requests", Access::kAct, [sp](Context& c) { return Create(*sp, c); }, true);
   r.Add(verb::get, "/opendsr/requests/{id}", Access::kRead, [sp](Context& c) { return Get(*sp, c); });
   r.Add(verb::delete_, "/opendsr/requests/{id}", Access::kAct, [sp](Context& c) { return Cancel(*sp, c); });
 }

@@ -54,7 +54,10 @@ std::string Escape(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     out += c;
   }
   return out;
@@ -98,17 +101,20 @@ std::string StoreGauges(Service& s, Time now) {
     out += "# HELP lethe_requests Requests by status.\n# TYPE lethe_requests gauge\n";
     if (st.contains("by_status") && st["by_status"].is_object()) {
       for (const auto& [k, v] : st["by_status"].items())
-        if (v.is_number()) out += "lethe_requests{status=\"" + Escape(k) + "\"} " + std::to_string(v.get<int64_t>()) + "\n";
+        if (v.is_number())
+          out += "lethe_requests{status=\"" + Escape(k) + "\"} " + std::to_string(v.get<int64_t>()) + "\n";
     }
     if (st.contains("by_type") && st["by_type"].is_object()) {
       out += "# HELP lethe_requests_by_type Requests by type.\n# TYPE lethe_requests_by_type gauge\n";
       for (const auto& [k, v] : st["by_type"].items())
-        if (v.is_number()) out += "lethe_requests_by_type{type=\"" + Escape(k) + "\"} " + std::to_string(v.get<int64_t>()) + "\n";
+        if (v.is_number())
+          out += "lethe_requests_by_type{type=\"" + Escape(k) + "\"} " + std::to_string(v.get<int64_t>()) + "\n";
     }
     out += "# HELP lethe_requests_overdue Open requests past their deadline.\n# TYPE lethe_requests_overdue gauge\n";
     out += "lethe_requests_overdue " + std::to_string(st.value("overdue", int64_t{0})) + "\n";
-    out += "# HELP lethe_request_execution_seconds Time from start to completion or failure of executed "
-           "requests.\n# TYPE lethe_request_execution_seconds summary\n";
+    out +=
+        "# HELP lethe_request_execution_seconds Time from start to completion or failure of executed "
+        "requests.\n# TYPE lethe_request_execution_seconds summary\n";
     if (st.contains("execution") && st["execution"].is_object()) {
       for (const auto& [type, v] : st["execution"].items()) {
         const std::string label = "{type=\"" + Escape(type) + "\"} ";

@@ -67,8 +67,7 @@ Reply Show(Service& s, Context& ctx) {
 Reply Cancel(Service& s, Context& ctx) {
   Result<Request> r = LoadOwned(s, ctx.params["id"], ctx.principal.sub);
   if (!r.ok()) return Reply::Error(r.status());
-  return DetailReply(s, s.workflow().Act(r->id, Action::kCancel, "subject", "cancelled by the subject"), ctx.now,
-                     true);
+  return DetailReply(s, s.workflow().Act(r->id, Action::kCancel, "subject", "cancelled by the subject"), ctx.now, true);
 }
 
 Reply Export(Service& s, Context& ctx) {
@@ -81,7 +80,8 @@ Reply Export(Service& s, Context& ctx) {
 
 void AddSelfRoutes(Router& r, Service& s) {
   Service* sp = &s;
-  r.Add(verb::post, "/v1/self/requests", Access::kSubject, [sp](Context& c) { return Create(*sp, c); }, true);
+  r.Add(
+      verb::post, "/v1/self/requests", Access::kSubject, [sp](Context& c) { return Create(*sp, c); }, true);
   r.Add(verb::get, "/v1/self/requests", Access::kSubject, [sp](Context& c) { return List(*sp, c); });
   r.Add(verb::get, "/v1/self/requests/{id}", Access::kSubject, [sp](Context& c) { return Show(*sp, c); });
   r.Add(verb::delete_, "/v1/self/requests/{id}", Access::kSubject, [sp](Context& c) { return Cancel(*sp, c); });

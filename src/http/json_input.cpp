@@ -50,7 +50,6 @@ bool IsJsonMediaType(std::string_view content_type) {
   return true;
 }
 
-
 Status OnlyFields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
                   const std::string& pointer) {
   if (!obj.is_object()) return Status::Invalid("expected an object", pointer);

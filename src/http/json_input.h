@@ -35,7 +35,6 @@ Status OnlyFields(const nlohmann::json& obj, std::initializer_list<std::string_v
 Status GetString(const nlohmann::json& obj, const char* key, std::string* out, bool required,
                  const std::string& pointer = "");
 Status GetBool(const nlohmann::json& obj, const char* key, bool* out, const std::string& pointer = "");
-Status GetTime(const nlohmann::json& obj, const char* key, std::optional<Time>* out,
-               const std::string& pointer = "");
+Status GetTime(const nlohmann::json& obj, const char* key, std::optional<Time>* out, const std::string& pointer = "");
 
 }  // namespace lethe::http

@@ -48,8 +48,8 @@ Result<RequestFilter> ParseInboxListRequest(const Query& query);
 // The actions POST /v1/requests/{id}/<name> takes, by <name>: the state
 // machine's names (lethe::ParseAction), but "notes" for a note, which is
 // added to the request's notes. start and complete are the worker's alone.
-inline constexpr std::string_view kActionNames[] = {"verify", "approve", "deny",  "extend", "hold",  "resume",
-                                                    "assign", "notes",   "cancel", "retry", "fail"};
+inline constexpr std::string_view kActionNames[] = {"verify", "approve", "deny",   "extend", "hold", "resume",
+                                                    "assign", "notes",   "cancel", "retry",  "fail"};
 // The action a route name stands for; nullopt for anything not in kActionNames.
 std::optional<Action> ParseActionName(std::string_view name);
 

@@ -9,7 +9,10 @@ std::vector<std::string> Split(std::string_view path) {
   std::vector<std::string> out;
   size_t i = 0;
   while (i < path.size()) {
-    if (path[i] == '/') { ++i; continue; }
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
     out.emplace_back(path.substr(i, j - i));
@@ -88,10 +91,16 @@ Router::Match Router::Find(bhttp::verb method, std::string_view path) const {
         i = segs.size();
         break;
       }
-      if (i >= segs.size()) { ok = false; break; }
+      if (i >= segs.size()) {
+        ok = false;
+        break;
+      }
       if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
         std::string v;
-        if (!PercentDecode(segs[i], &v, false) || v.empty()) { ok = false; break; }
+        if (!PercentDecode(segs[i], &v, false) || v.empty()) {
+          ok = false;
+          break;
+        }
         params[p.substr(1, p.size() - 2)] = v;
       } else if (p != segs[i]) {
         ok = false;

@@ -55,7 +55,7 @@ class Router {
 
   struct Match {
     const Route* route = nullptr;
-    bool path_known = false;  // some route has this path (for 405 vs 404)
+    bool path_known = false;           // some route has this path (for 405 vs 404)
     std::vector<bhttp::verb> allowed;  // the methods this path answers (405's Allow)
     std::map<std::string, std::string> params;
   };

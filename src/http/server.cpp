@@ -129,7 +129,8 @@ std::optional<Reply> CheckFraming(const bhttp::request_parser<bhttp::string_body
   // with two is refused, since proxies and we might pick different ones.
   const size_t hosts = req.count(bhttp::field::host);
   if (hosts > 1) return Reply::Error(Status::Invalid("more than one Host header field"));
-  if (hosts == 0 && req.version() >= 11) return Reply::Error(Status::Invalid("an HTTP/1.1 request needs a Host header field"));
+  if (hosts == 0 && req.version() >= 11)
+    return Reply::Error(Status::Invalid("an HTTP/1.1 request needs a Host header field"));
   // RFC 9112 §6.1 / RFC 9110 §15.6.2: we decode chunked and nothing else.
   // Beast would strip a final "chunked" and hand us still-gzipped bytes.
   std::vector<std::string_view> codings;
@@ -268,8 +269,8 @@ class Session : public std::enable_shared_from_this<Session> {
       DoClose();
     } else if (ec == bhttp::error::body_limit) {
       static_assert(kBodyLimit % (1024 * 1024) == 0, "the 413 message counts whole MiB");
-      SendError(Reply::Error(Status(Code::kTooLarge, "request body exceeds " +
-                                                         std::to_string(kBodyLimit / (1024 * 1024)) + " MiB")),
+      SendError(Reply::Error(Status(Code::kTooLarge,
+                                    "request body exceeds " + std::to_string(kBodyLimit / (1024 * 1024)) + " MiB")),
                 /*drain=*/true);
     } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
       // Beast's parse errors (bad method, bad header ...): tell the client, then close.
@@ -326,7 +327,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // connection closes after it, since the body's framing is not trusted.
   void SendError(Reply reply, bool drain) {
     server_.service.http_latency().Observe(0);
-    if (parser_) server_.service.ShapeError(std::string_view(parser_->get().target().data(), parser_->get().target().size()), &reply);
+    if (parser_)
+      server_.service.ShapeError(std::string_view(parser_->get().target().data(), parser_->get().target().size()),
+                                 &reply);
     Write(MakeResponse(std::move(reply), 11, false, false), false, drain);
   }
 
@@ -404,8 +407,7 @@ void HttpServer::Impl::RunBackground() {
   }
 }
 
-HttpServer::HttpServer(Service& service, ServeOptions opts)
-    : impl_(std::make_unique<Impl>(service, std::move(opts))) {}
+HttpServer::HttpServer(Service& service, ServeOptions opts) : impl_(std::make_unique<Impl>(service, std::move(opts))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -419,7 +421,8 @@ Status HttpServer::Start() {
   beast::error_code ec;
   tcp::resolver resolver(s.ioc);
   auto results = resolver.resolve(host, port, ec);
-  if (ec || results.empty()) return Status::Invalid("listen: cannot resolve \"" + host + ":" + port + "\": " + ec.message());
+  if (ec || results.empty())
+    return Status::Invalid("listen: cannot resolve \"" + host + ":" + port + "\": " + ec.message());
   tcp::endpoint ep = results.begin()->endpoint();
   s.acceptor.open(ep.protocol(), ec);
   if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -430,8 +433,8 @@ Status HttpServer::Start() {
 
   s.guard.emplace(s.ioc.get_executor());
   s.DoAccept();
-  int n = s.opts.threads > 0 ? s.opts.threads
-                             : kIoThreadsPerCore * static_cast<int>(std::thread::hardware_concurrency());
+  int n =
+      s.opts.threads > 0 ? s.opts.threads : kIoThreadsPerCore * static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
   s.background = std::thread([&s] { s.RunBackground(); });

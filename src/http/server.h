@@ -23,15 +23,15 @@ namespace lethe::http {
 class Service;
 
 struct ServeOptions {
-  std::string listen;            // "host:port"; empty: the config's listen. Port 0: any free port.
-  bool workers = true;           // run workers and the scheduler beside the server
-  std::string static_dir;        // /inbox/ files (default <source>/web/inbox)
-  std::string examples_dir;      // /examples/settings-page/ files
-  int threads = 0;               // IO threads; 0: kIoThreadsPerCore per core
+  std::string listen;        // "host:port"; empty: the config's listen. Port 0: any free port.
+  bool workers = true;       // run workers and the scheduler beside the server
+  std::string static_dir;    // /inbox/ files (default <source>/web/inbox)
+  std::string examples_dir;  // /examples/settings-page/ files
+  int threads = 0;           // IO threads; 0: kIoThreadsPerCore per core
   std::chrono::milliseconds worker_interval = kWorkerInterval;
   std::chrono::milliseconds scheduler_interval = kSchedulerInterval;
-  std::chrono::seconds read_timeout = kReadTimeout;    // a whole request, headers and body
-  std::chrono::seconds write_timeout = kWriteTimeout;  // a whole response (large exports)
+  std::chrono::seconds read_timeout = kReadTimeout;        // a whole request, headers and body
+  std::chrono::seconds write_timeout = kWriteTimeout;      // a whole response (large exports)
   std::chrono::seconds drain_timeout = kStopDrainTimeout;  // how long a stop waits for in-flight requests
   // Called once the socket listens, with the bound port (tests, the demo's banner).
   std::function<void(unsigned short port)> on_listening;

@@ -51,8 +51,8 @@ bool ValidIdempotencyKey(std::string_view k) {
 // a plain message, never a server path or a database error.
 bool SubjectFacing(const Route& route) {
   if (route.access == Access::kSubject) return true;
-  for (std::string_view prefix : {"/v1/self/", "/v1/public/", "/v1/verify", "/v1/downloads/",
-                                  "/examples/settings-page/", "/privacy/"}) {
+  for (std::string_view prefix :
+       {"/v1/self/", "/v1/public/", "/v1/verify", "/v1/downloads/", "/examples/settings-page/", "/privacy/"}) {
     if (route.pattern.rfind(prefix, 0) == 0) return true;
   }
   return false;
@@ -60,10 +60,11 @@ bool SubjectFacing(const Route& route) {
 
 Reply PlainServerError(unsigned status) {
   const bool unavailable = status == 503;
-  Reply r = Reply::Json(status, {{"error",
-                                  {{"code", unavailable ? "unavailable" : "internal"},
-                                   {"message", unavailable ? "The service is unavailable right now. Please try again later."
-                                                           : "Something went wrong on our side. Please try again later."}}}});
+  Reply r =
+      Reply::Json(status, {{"error",
+                            {{"code", unavailable ? "unavailable" : "internal"},
+                             {"message", unavailable ? "The service is unavailable right now. Please try again later."
+                                                     : "Something went wrong on our side. Please try again later."}}}});
   return r;
 }
 
@@ -252,8 +253,7 @@ Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
   if (Status st = Authorize(route, req, &ctx); !st.ok()) return Reply::Error(st);
 
   if (route.rate_limited) {
-    RateLimiter& limiter =
-        ctx.principal.kind == Principal::Kind::kSubject ? subject_limiter_ : operator_limiter_;
+    RateLimiter& limiter = ctx.principal.kind == Principal::Kind::kSubject ? subject_limiter_ : operator_limiter_;
     if (!limiter.Allow(ctx.principal.Key())) {
       Reply r = Reply::Error(Status(Code::kRateLimited, "too many requests; try again later"));
       r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
@@ -266,8 +266,10 @@ Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
   if (!req.body().empty() && !IsJsonMediaType(Sv(req[bhttp::field::content_type]))) {
     const std::string msg = "the body must be application/json";
     const bool opendsr = route.pattern.rfind("/opendsr/", 0) == 0;
-    return Reply::Json(415, {{"error", {{"code", opendsr ? nlohmann::json(415) : nlohmann::json("unsupported_media_type")},
-                                        {"message", msg}}}});
+    return Reply::Json(
+        415,
+        {{"error",
+          {{"code", opendsr ? nlohmann::json(415) : nlohmann::json("unsupported_media_type")}, {"message", msg}}}});
   }
 
   Reply reply;
@@ -303,9 +305,8 @@ Reply Service::Dispatch(const HttpRequest& req, std::string* route_name) {
 // shows the request as it is now, with the first status.
 Reply Service::WithIdempotency(const std::string& key, Context& ctx, const Route& route) {
   const std::string rkey = ctx.principal.Key() + ":" + key;
-  const std::string fingerprint =
-      Sha256Hex(std::string(Sv(ctx.req.method_string())) + " " + std::string(Sv(ctx.req.target())) + "\n" +
-                ctx.req.body());
+  const std::string fingerprint = Sha256Hex(std::string(Sv(ctx.req.method_string())) + " " +
+                                            std::string(Sv(ctx.req.target())) + "\n" + ctx.req.body());
   Record claim;
   claim.kind = kIdempotencyKind;
   claim.key = rkey;

@@ -66,7 +66,10 @@ bool InV4(uint32_t a, uint32_t net, int bits) {
 // friends): this network, private, CGNAT, loopback, link-local, IETF and
 // documentation ranges, benchmarking, multicast, reserved, broadcast.
 bool PublicV4(uint32_t a) {
-  static constexpr struct { uint32_t net; int bits; } kBlocked[] = {
+  static constexpr struct {
+    uint32_t net;
+    int bits;
+  } kBlocked[] = {
       {0x00000000, 8},  {0x0a000000, 8},  {0x64400000, 10}, {0x7f000000, 8},  {0xa9fe0000, 16},
       {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24}, {0xc0a80000, 16}, {0xc6120000, 15},
       {0xc6336400, 24}, {0xcb007100, 24}, {0xe0000000, 4},  {0xf0000000, 4},
@@ -84,10 +87,10 @@ bool PublicV6(const unsigned char* b) {
   static const unsigned char kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
   if (std::memcmp(b, kMapped, 12) == 0 || std::memcmp(b, kNat64, 12) == 0 || std::memcmp(b, kZero, 12) == 0)
     return PublicV4((uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15]);
-  if ((b[0] & 0xfe) == 0xfc) return false;                  // fc00::/7 unique local
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;  // fec0::/10 site-local (deprecated)
-  if (b[0] == 0xff) return false;                           // multicast
+  if ((b[0] & 0xfe) == 0xfc) return false;                                         // fc00::/7 unique local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;                         // fe80::/10 link-local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;                         // fec0::/10 site-local (deprecated)
+  if (b[0] == 0xff) return false;                                                  // multicast
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // 2001:db8::/32 documentation
   return true;
 }
@@ -134,7 +137,8 @@ Status Notifier::CheckCallbackUrl(const std::string& url, std::string* pin) cons
         "host resolves to a loopback, private or link-local address (list it in notify.opendsr.allow_callback_hosts "
         "to allow it)");
   unsigned char literal[sizeof(in6_addr)];
-  const bool is_literal = inet_pton(AF_INET, u.host.c_str(), literal) == 1 || inet_pton(AF_INET6, u.host.c_str(), literal) == 1;
+  const bool is_literal =
+      inet_pton(AF_INET, u.host.c_str(), literal) == 1 || inet_pton(AF_INET6, u.host.c_str(), literal) == 1;
   if (pin != nullptr && !is_literal) {  // a literal address is never looked up, so needs no pin
     std::sort(addrs.begin(), addrs.end());
     addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());

@@ -8,9 +8,7 @@
 
 namespace lethe::notify {
 
-bool RandomBytes(unsigned char* out, size_t n) {
-  return RAND_bytes(out, static_cast<int>(n)) == 1;
-}
+bool RandomBytes(unsigned char* out, size_t n) { return RAND_bytes(out, static_cast<int>(n)) == 1; }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -41,7 +41,8 @@ Result<std::string> NewCode() {
 
 Result<std::string> RandomHexId(size_t n) {
   std::string raw(n, '\0');
-  if (!notify::RandomBytes(reinterpret_cast<unsigned char*>(raw.data()), n)) return Status::Internal("RAND_bytes failed");
+  if (!notify::RandomBytes(reinterpret_cast<unsigned char*>(raw.data()), n))
+    return Status::Internal("RAND_bytes failed");
   return notify::Sha256Hex(raw).substr(0, 2 * n);
 }
 
@@ -71,7 +72,8 @@ bool PlausibleToken(const std::string& t) {
 }  // namespace
 
 Status IssueVerificationCode(Store& store, const Request& r, Time now) {
-  if (r.subject.email.empty()) return Status::Invalid("the subject has no email address to send a code to", "/subject/email");
+  if (r.subject.email.empty())
+    return Status::Invalid("the subject has no email address to send a code to", "/subject/email");
   LETHE_ASSIGN_OR_RETURN(auto existing, store.GetRecord(kCodeKind, r.id));
   int issued = existing.has_value() ? existing->value.value("issued", 0) : 0;
   if (issued >= kVerifyMaxIssues) return Status(Code::kRateLimited, "too many verification codes for this request");
@@ -87,7 +89,9 @@ Status IssueVerificationCode(Store& store, const Request& r, Time now) {
   rec.created_at = now;
   LETHE_RETURN_IF_ERROR(store.PutRecord(rec));
 
-  LETHE_RETURN_IF_ERROR(Enqueue(store, "verify:" + r.id + ":" + std::to_string(issued + 1), notify::VerificationCodeMail(r), now).status());
+  LETHE_RETURN_IF_ERROR(
+      Enqueue(store, "verify:" + r.id + ":" + std::to_string(issued + 1), notify::VerificationCodeMail(r), now)
+          .status());
   spdlog::info("verification mail queued for request {} ({} of {})", r.id, issued + 1, kVerifyMaxIssues);
   return Status::Ok();
 }
@@ -172,7 +176,8 @@ Status IssueDownloadLink(Store& store, const Config& config, const Request& r, T
   const Time expires = now + std::chrono::duration_cast<std::chrono::seconds>(config.link_ttl.Approx());
   // A random key part: two links for one request are two mails.
   LETHE_ASSIGN_OR_RETURN(auto nonce, RandomHexId(8));
-  LETHE_RETURN_IF_ERROR(Enqueue(store, "download:" + r.id + ":" + nonce, notify::DownloadLinkMail(r, expires), now).status());
+  LETHE_RETURN_IF_ERROR(
+      Enqueue(store, "download:" + r.id + ":" + nonce, notify::DownloadLinkMail(r, expires), now).status());
   spdlog::info("download link mail queued for request {}, valid until {}", r.id, FormatRfc3339(expires));
   return Status::Ok();
 }

@@ -20,8 +20,8 @@
 namespace lethe {
 
 inline constexpr int kVerifyCodeTtlSeconds = 15 * 60;
-inline constexpr int kVerifyMaxAttempts = 5;   // wrong guesses per code
-inline constexpr int kVerifyMaxIssues = 5;     // codes per request
+inline constexpr int kVerifyMaxAttempts = 5;  // wrong guesses per code
+inline constexpr int kVerifyMaxIssues = 5;    // codes per request
 
 // Queues a verification mail to r.subject.email and counts it (record
 // "verify_code", key r.id: {issued, ...}). The code itself is made when the

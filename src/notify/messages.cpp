@@ -8,9 +8,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string InboxLink(const Notifier& n, const Request& r) {
-  return n.public_url() + "/inbox/#/requests/" + r.id;
-}
+std::string InboxLink(const Notifier& n, const Request& r) { return n.public_url() + "/inbox/#/requests/" + r.id; }
 
 Message ToOperators(const Notifier& n, const Request& r, std::string subject, std::string body) {
   Message m;
@@ -46,15 +44,13 @@ std::string Kind(const Request& r) {
 
 std::string Summary(const Request& r) {
   return "Request:    " + r.id + "\nType:       " + std::string(ToString(r.type)) +
-         "\nRegulation: " + std::string(ToString(r.regulation)) + "\nStatus:     " +
-         std::string(ToString(r.status)) + "\nReceived:   " + FormatRfc3339(r.received_at) +
-         "\nDue:        " + r.due_date + " (" + FormatRfc3339(r.due_at) + ")" + (r.extended ? ", extended" : "") +
+         "\nRegulation: " + std::string(ToString(r.regulation)) + "\nStatus:     " + std::string(ToString(r.status)) +
+         "\nReceived:   " + FormatRfc3339(r.received_at) + "\nDue:        " + r.due_date + " (" +
+         FormatRfc3339(r.due_at) + ")" + (r.extended ? ", extended" : "") +
          "\nAssignee:   " + r.assignee.value_or("(none)") + "\n";
 }
 
-std::string Signature() {
-  return "\n--\nThis message was sent automatically by the privacy team's request system.\n";
-}
+std::string Signature() { return "\n--\nThis message was sent automatically by the privacy team's request system.\n"; }
 
 std::string Rights(const Request& r) {
   if (r.regulation == Regulation::kCcpa || r.regulation == Regulation::kUsState) {
@@ -68,18 +64,17 @@ std::string Rights(const Request& r) {
 }  // namespace
 
 Message NewRequestMail(const Notifier& n, const Request& r) {
-  return ToOperators(n, r, "[privacy] New " + std::string(ToString(r.type)) + " request " + r.id,
-                     "A new data subject request arrived.\n\n" + Summary(r) + "\nOpen it: " + InboxLink(n, r) + "\n" +
-                         Signature());
+  return ToOperators(
+      n, r, "[privacy] New " + std::string(ToString(r.type)) + " request " + r.id,
+      "A new data subject request arrived.\n\n" + Summary(r) + "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
 }
 
 Message ReminderMail(const Notifier& n, const Request& r, Time now) {
   int64_t days = DaysLeft(r.due_at, now);
-  return ToOperators(n, r,
-                     "[privacy] Request " + r.id + " is due in " + std::to_string(days) + " day" +
-                         (days == 1 ? "" : "s"),
-                     "This request is not finished and its legal deadline is near.\n\n" + Summary(r) +
-                         "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
+  return ToOperators(
+      n, r, "[privacy] Request " + r.id + " is due in " + std::to_string(days) + " day" + (days == 1 ? "" : "s"),
+      "This request is not finished and its legal deadline is near.\n\n" + Summary(r) +
+          "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
 }
 
 Message OverdueMail(const Notifier& n, const Request& r, Time now) {
@@ -92,7 +87,8 @@ Message OverdueMail(const Notifier& n, const Request& r, Time now) {
 Message FailedMail(const Notifier& n, const Request& r, const std::string& error) {
   return ToOperators(n, r, "[privacy] Request " + r.id + " failed",
                      "Executing this request failed. Fix the cause and retry it; its deadline still runs.\n\n"
-                     "Error: " + error + "\n\n" + Summary(r) + "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
+                     "Error: " +
+                         error + "\n\n" + Summary(r) + "\nOpen it: " + InboxLink(n, r) + "\n" + Signature());
 }
 
 Message AcknowledgeDueMail(const Notifier& n, const Request& r, const std::string& ack_by_date) {
@@ -131,7 +127,7 @@ static std::string ErasureReceipt(const Request& r) {
   for (const auto& k : r.result.value("kept_items", json::array())) {
     if (!k.is_object()) continue;
     std::string until = k.contains("until") && k["until"].is_string() ? k["until"].get<std::string>()
-                                                                       : std::string("the end of the legal period");
+                                                                      : std::string("the end of the legal period");
     std::string why = k.value("note", std::string());
     if (why.empty()) why = k.value("basis", std::string());
     out += "- " + std::to_string(k.value("records", int64_t{0})) + " " + k.value("collection", std::string()) +
@@ -154,23 +150,24 @@ Message CompletedMail(const Request& r) {
 
 Message VerificationCodeMail(const Request& r) {
   Message m = ToSubject(r, "Your verification code for privacy request " + r.id,
-                   "To confirm that you made this request for " + Kind(r) + ", enter this code:\n\n    " +
-                       std::string(kSecretPlaceholder) + "\n\nReference: " + r.id +
-                       "\nThe code expires in 15 minutes. If you did not make this request, ignore this\n"
-                       "message: nothing will happen without the code.\n" +
-                       Signature());
+                        "To confirm that you made this request for " + Kind(r) + ", enter this code:\n\n    " +
+                            std::string(kSecretPlaceholder) + "\n\nReference: " + r.id +
+                            "\nThe code expires in 15 minutes. If you did not make this request, ignore this\n"
+                            "message: nothing will happen without the code.\n" +
+                            Signature());
   m.secret = {{"kind", "verify_code"}};
   return m;
 }
 
 Message DownloadLinkMail(const Request& r, Time expires_at) {
   Message m = ToSubject(r, "Your data from privacy request " + r.id + " is ready",
-                   "The copy of your personal data you asked for is ready.\n\nDownload it here (the link works "
-                   "until " +
-                       FormatRfc3339(expires_at) + "):\n\n    " + std::string(kSecretPlaceholder) +
-                       "\n\nReference: " + r.id + "\nDo not forward this link: anyone who has it can download "
-                       "the file.\n" +
-                       Signature());
+                        "The copy of your personal data you asked for is ready.\n\nDownload it here (the link works "
+                        "until " +
+                            FormatRfc3339(expires_at) + "):\n\n    " + std::string(kSecretPlaceholder) +
+                            "\n\nReference: " + r.id +
+                            "\nDo not forward this link: anyone who has it can download "
+                            "the file.\n" +
+                            Signature());
   m.secret = {{"kind", "download_link"}, {"expires_at", FormatRfc3339(expires_at)}};
   return m;
 }
@@ -189,10 +186,11 @@ Message RecipientNotice(const Recipient& to, const Request& r, const std::string
   }
   Message m;
   m.request_id = r.id;
-  m.audit = {{"kind", "recipient_notified"},
-             {"subject_ref", subject_ref},
-             {"detail", {{"recipient", to.name}, {"channel", to.webhook.empty() ? "email" : "webhook"},
-                         {"type", ToString(r.type)}}}};
+  m.audit = {
+      {"kind", "recipient_notified"},
+      {"subject_ref", subject_ref},
+      {"detail",
+       {{"recipient", to.name}, {"channel", to.webhook.empty() ? "email" : "webhook"}, {"type", ToString(r.type)}}}};
   if (!to.webhook.empty()) {
     m.channel = "webhook";
     m.url = to.webhook;

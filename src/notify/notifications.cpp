@@ -27,7 +27,8 @@ class Listener {
         Status st = IssueVerificationCode(wf_.store(), r, now);
         if (!st.ok() && st.code() != Code::kRateLimited) return st;
       }
-      if (r.regulation == Regulation::kCcpa) LETHE_RETURN_IF_ERROR(Mail("ack:" + r.id, notify::AcknowledgementMail(r), now));
+      if (r.regulation == Regulation::kCcpa)
+        LETHE_RETURN_IF_ERROR(Mail("ack:" + r.id, notify::AcknowledgementMail(r), now));
     } else if (e.kind == "extended") {
       LETHE_RETURN_IF_ERROR(Mail("extended:" + r.id, notify::ExtensionMail(r), now));
     } else if (e.kind == "denied") {
@@ -79,8 +80,8 @@ class Listener {
     }
 
     // Art. 19: every recipient hears of a rectification, erasure or restriction.
-    const bool art19 = r.type == RequestType::kErasure || r.type == RequestType::kRectification ||
-                       r.type == RequestType::kRestriction;
+    const bool art19 =
+        r.type == RequestType::kErasure || r.type == RequestType::kRectification || r.type == RequestType::kRestriction;
     if (!art19) return Status::Ok();
     const std::string subject_ref = wf_.SubjectRef(r.subject);
     for (const Recipient& to : n_.recipients()) {
@@ -135,13 +136,10 @@ std::string OpenDsrStatus(RequestStatus s) {
     case RequestStatus::kInProgress:
     case RequestStatus::kFailed:  // will be retried: still being worked on
       return "in_progress";
-    case RequestStatus::kCompleted:
-      return "completed";
+    case RequestStatus::kCompleted: return "completed";
     case RequestStatus::kDenied:
-    case RequestStatus::kCancelled:
-      return "cancelled";
-    default:
-      return "pending";
+    case RequestStatus::kCancelled: return "cancelled";
+    default: return "pending";
   }
 }
 

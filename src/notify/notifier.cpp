@@ -125,8 +125,7 @@ std::string Rfc5322Date(Time t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -324,8 +323,7 @@ Result<std::string> Notifier::SignOpenDsr(const std::string& body) const {
   std::string sig;
   size_t len = 0;
   bool ok = EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, opendsr_key_->pkey) == 1 &&
-            EVP_DigestSignUpdate(ctx, body.data(), body.size()) == 1 &&
-            EVP_DigestSignFinal(ctx, nullptr, &len) == 1;
+            EVP_DigestSignUpdate(ctx, body.data(), body.size()) == 1 && EVP_DigestSignFinal(ctx, nullptr, &len) == 1;
   if (ok) {
     sig.resize(len);
     ok = EVP_DigestSignFinal(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len) == 1;
@@ -387,8 +385,7 @@ Status Notifier::SendMail(const Message& m, const std::string& delivery_id) {
   // With a password, TLS or nothing: a server (or someone in between) that
   // does not offer STARTTLS must not get the credentials in clear. Without
   // one, STARTTLS whenever the server offers it.
-  curl_easy_setopt(c, CURLOPT_USE_SSL,
-                   static_cast<long>(smtp_requires_tls() ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(smtp_requires_tls() ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   if (!smtp_user_.empty()) {
     curl_easy_setopt(c, CURLOPT_USERNAME, smtp_user_.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, smtp_password_.c_str());
@@ -397,8 +394,9 @@ Status Notifier::SendMail(const Message& m, const std::string& delivery_id) {
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(c);
   if (rc == CURLE_USE_SSL_FAILED)
-    return Status::Unavailable("smtp: the server offers no TLS (STARTTLS), and with notify.smtp.password_env set "
-                               "Lethe sends credentials only over TLS; nothing was sent");
+    return Status::Unavailable(
+        "smtp: the server offers no TLS (STARTTLS), and with notify.smtp.password_env set "
+        "Lethe sends credentials only over TLS; nothing was sent");
   if (rc != CURLE_OK) return Status::Unavailable(std::string("smtp: ") + curl_easy_strerror(rc));
   return Status::Ok();
 }
@@ -406,8 +404,8 @@ Status Notifier::SendMail(const Message& m, const std::string& delivery_id) {
 Status Notifier::SendWebhook(const Message& m, const std::string& delivery_id) {
   // "Expect:" turns off curl's 100-continue round trip, which some small
   // receivers never answer.
-  std::vector<std::string> headers = {"Content-Type: application/json", "User-Agent: lethe", "Expect:",
-                                      "X-Lethe-Delivery: " + OneLine(delivery_id)};
+  std::vector<std::string> headers = {"Content-Type: application/json", "User-Agent: lethe",
+                                      "Expect:", "X-Lethe-Delivery: " + OneLine(delivery_id)};
   std::string pin;  // CURLOPT_RESOLVE entry for OpenDSR callbacks
   if (m.signing == "hmac") {
     std::string secret;

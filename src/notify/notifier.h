@@ -32,7 +32,7 @@ namespace lethe {
 // One notification, as it sits in the outbox. Plain data so it can be stored
 // as JSON and sent by any process that opens the same store.
 struct Message {
-  std::string channel;                 // "email" or "webhook"
+  std::string channel;  // "email" or "webhook"
 
   // email: plain text, UTF-8. The From address comes from config at send time.
   std::vector<std::string> to;
@@ -56,7 +56,7 @@ struct Message {
   nlohmann::json secret = nullptr;
 
   // Bookkeeping, never PII.
-  std::string request_id;              // may be empty
+  std::string request_id;  // may be empty
   // Optional audit entry written when the message is delivered (Art. 19
   // notices): {"kind": "...", "subject_ref": "...", "detail": {...}}.
   nlohmann::json audit = nullptr;
@@ -70,16 +70,16 @@ inline constexpr const char* kSecretPlaceholder = "{{lethe:secret}}";
 
 struct WebhookTarget {
   std::string url;
-  std::string secret_env;              // empty: unsigned
+  std::string secret_env;  // empty: unsigned
 };
 
 // An Art. 19 recipient: someone the data was disclosed to, told of
 // rectifications, erasures and restrictions.
 struct Recipient {
   std::string name;
-  std::string webhook;                 // one of webhook / email
+  std::string webhook;  // one of webhook / email
   std::string email;
-  std::string secret_env;              // webhook signing, optional
+  std::string secret_env;  // webhook signing, optional
 };
 
 class Notifier {
@@ -146,8 +146,8 @@ class Notifier {
   std::vector<Recipient> recipients_;
   std::vector<std::pair<std::string, std::string>> secrets_;  // env name -> value
   std::string opendsr_domain_, opendsr_controller_id_, opendsr_certificate_url_;
-  std::vector<std::string> allow_callback_hosts_;              // lower case
-  struct Key;                                                  // OpenSSL EVP_PKEY holder
+  std::vector<std::string> allow_callback_hosts_;  // lower case
+  struct Key;                                      // OpenSSL EVP_PKEY holder
   std::unique_ptr<Key> opendsr_key_;
 };
 

@@ -105,8 +105,7 @@ Result<DeliveryStats> Deliver(Store& store, Notifier& notifier, Time now, int li
     // Re-read under the claim: another process may have finished it since
     // the list was read.
     LETHE_ASSIGN_OR_RETURN(auto cur, store.GetRecord(kOutboxKind, seen.key));
-    if (!cur.has_value() || cur->value.value("state", "") != "queued" ||
-        cur->value.value("attempts", 0) != attempts) {
+    if (!cur.has_value() || cur->value.value("state", "") != "queued" || cur->value.value("attempts", 0) != attempts) {
       // A claim left behind would count as a failed attempt on the next run.
       LETHE_RETURN_IF_ERROR(store.DeleteRecord(kClaimKind, claim_key));
       continue;

@@ -27,9 +27,7 @@ std::string LocalDate(Time t, const std::string& zone) {
   }
 }
 
-std::chrono::seconds Span(const Duration& d) {
-  return std::chrono::duration_cast<std::chrono::seconds>(d.Approx());
-}
+std::chrono::seconds Span(const Duration& d) { return std::chrono::duration_cast<std::chrono::seconds>(d.Approx()); }
 
 }  // namespace
 

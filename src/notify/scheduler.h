@@ -35,8 +35,8 @@
 namespace lethe {
 
 struct TickStats {
-  int queued = 0;   // notifications newly queued
-  int purged = 0;   // export zips deleted
+  int queued = 0;       // notifications newly queued
+  int purged = 0;       // export zips deleted
   int kept_purged = 0;  // rows kept under retention erased when their period ended
   DeliveryStats delivery;
 };

@@ -31,7 +31,7 @@ bool Stmt::Step() {
     int ext = sqlite3_extended_errcode(db_);
     std::string msg = std::string("sqlite: ") + sqlite3_errmsg(db_);
     status_ = (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE) ? Status::Conflict(msg)
-                                                                                        : Status::Io(msg);
+                                                                                       : Status::Io(msg);
   }
   return false;
 }

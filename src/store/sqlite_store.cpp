@@ -21,9 +21,9 @@
 namespace lethe {
 namespace {
 
+using nlohmann::json;
 using sqlite::Exec;
 using sqlite::Stmt;
-using nlohmann::json;
 
 // Versioned migrations: entry i brings the schema from version i to i+1.
 // Never edit a shipped entry; append a new one.
@@ -259,7 +259,10 @@ int BindRequest(Stmt& s, const Request& r, int i) {
   s.Bind(i++, OptTime(r.hold_since));
   s.Bind(i++, ToString(r.status_before_hold));
   s.Bind(i++, r.hold_reason);
-  if (r.assignee) s.Bind(i++, *r.assignee); else s.BindNull(i++);
+  if (r.assignee)
+    s.Bind(i++, *r.assignee);
+  else
+    s.BindNull(i++);
   s.Bind(i++, OptTime(r.not_before));
   s.Bind(i++, OptTime(r.completed_at));
   s.Bind(i++, r.note);
@@ -334,8 +337,9 @@ class SqliteStore : public Store {
   Status Migrate() {
     // secure_delete: freed and overwritten content is zeroed, so an erased
     // subject's identities do not linger in free pages (contract §4, end).
-    LETHE_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
-                                    "PRAGMA secure_delete=ON;"));
+    LETHE_RETURN_IF_ERROR(Exec(db_,
+                               "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+                               "PRAGMA secure_delete=ON;"));
     sqlite3_busy_timeout(db_, 10000);
     LETHE_RETURN_IF_ERROR(Exec(db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
     int64_t version = 0;
@@ -380,7 +384,8 @@ class SqliteStore : public Store {
   Status Update(const Request& r, const Event& e, AuditEntry audit) override {
     std::lock_guard lock(mu_);
     return InTransaction([&]() -> Status {
-      Stmt s(db_, std::string("UPDATE requests SET ") + kSetColumns + ", version=version+1 WHERE id=?1 AND version=?32");
+      Stmt s(db_,
+             std::string("UPDATE requests SET ") + kSetColumns + ", version=version+1 WHERE id=?1 AND version=?32");
       s.Bind(1, r.id);
       BindRequest(s, r, 2);
       s.Bind(32, r.version);
@@ -409,7 +414,8 @@ class SqliteStore : public Store {
     // One statement: SQLite takes the write lock for it, so of two processes
     // claiming the same request exactly one sees its WHERE still true.
     Stmt s(db_, std::string("UPDATE requests SET lease_owner=?2, lease_until=?3, version=version+1 "
-                            "WHERE id=?4 AND ") + kClaimable);
+                            "WHERE id=?4 AND ") +
+                    kClaimable);
     s.Bind(1, ToUnix(now)).Bind(2, owner).Bind(3, ToUnix(until)).Bind(4, id);
     LETHE_RETURN_IF_ERROR(s.Run());
     if (sqlite3_changes(db_) == 1) return true;
@@ -440,7 +446,8 @@ class SqliteStore : public Store {
       s.Bind(32, r.version).Bind(33, owner);
       LETHE_RETURN_IF_ERROR(s.Run());
       if (sqlite3_changes(db_) != 1)
-        return Status::Conflict("request " + r.id + " is no longer leased by this worker (lease lost or request changed)");
+        return Status::Conflict("request " + r.id +
+                                " is no longer leased by this worker (lease lost or request changed)");
       LETHE_RETURN_IF_ERROR(InsertEvent(r.id, e));
       return AppendAuditLocked(std::move(audit));
     });
@@ -504,8 +511,10 @@ class SqliteStore : public Store {
     std::lock_guard lock(mu_);
     Stmt s(db_, sql);
     for (size_t k = 0; k < args.size(); ++k) {
-      if (args[k].first) s.Bind(static_cast<int>(k + 1), static_cast<int64_t>(std::stoll(args[k].second)));
-      else s.Bind(static_cast<int>(k + 1), args[k].second);
+      if (args[k].first)
+        s.Bind(static_cast<int>(k + 1), static_cast<int64_t>(std::stoll(args[k].second)));
+      else
+        s.Bind(static_cast<int>(k + 1), args[k].second);
     }
     RequestPage page;
     while (s.Step()) page.items.push_back(ReadRequest(s));
@@ -520,7 +529,8 @@ class SqliteStore : public Store {
 
   Result<std::vector<Event>> Events(const std::string& request_id) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT id, at, kind, actor, reason, from_status, to_status FROM events WHERE request_id=?1 ORDER BY id");
+    Stmt s(db_,
+           "SELECT id, at, kind, actor, reason, from_status, to_status FROM events WHERE request_id=?1 ORDER BY id");
     s.Bind(1, request_id);
     std::vector<Event> out;
     while (s.Step()) {
@@ -567,8 +577,9 @@ class SqliteStore : public Store {
     }
     int64_t overdue = 0, total = 0;
     {
-      Stmt s(db_, "SELECT COUNT(*) FROM requests WHERE due_at < ?1 AND status NOT IN "
-                  "('completed','denied','cancelled','failed')");
+      Stmt s(db_,
+             "SELECT COUNT(*) FROM requests WHERE due_at < ?1 AND status NOT IN "
+             "('completed','denied','cancelled','failed')");
       s.Bind(1, ToUnix(now));
       if (s.Step()) overdue = s.Int(0);
       LETHE_RETURN_IF_ERROR(s.status());
@@ -578,22 +589,27 @@ class SqliteStore : public Store {
     // or "failed" that ended it (a retried request counts once per run).
     json execution = json::object();
     {
-      Stmt s(db_, "SELECT r.type, COUNT(*), COALESCE(SUM(f.at - st.at), 0) FROM events f "
-                  "JOIN requests r ON r.id = f.request_id "
-                  "JOIN events st ON st.id = (SELECT MAX(id) FROM events WHERE request_id = f.request_id "
-                  "AND kind = 'started' AND id < f.id) "
-                  "WHERE f.kind IN ('completed', 'failed') GROUP BY r.type");
+      Stmt s(db_,
+             "SELECT r.type, COUNT(*), COALESCE(SUM(f.at - st.at), 0) FROM events f "
+             "JOIN requests r ON r.id = f.request_id "
+             "JOIN events st ON st.id = (SELECT MAX(id) FROM events WHERE request_id = f.request_id "
+             "AND kind = 'started' AND id < f.id) "
+             "WHERE f.kind IN ('completed', 'failed') GROUP BY r.type");
       while (s.Step()) execution[s.Text(0)] = {{"count", s.Int(1)}, {"seconds", s.Int(2)}};
       LETHE_RETURN_IF_ERROR(s.status());
     }
-    return json{{"total", total},     {"by_status", by_status}, {"by_type", by_type},
-                {"overdue", overdue}, {"execution", execution}};
+    return json{{"total", total},
+                {"by_status", by_status},
+                {"by_type", by_type},
+                {"overdue", overdue},
+                {"execution", execution}};
   }
 
   Result<std::vector<Task>> Tasks(const std::string& request_id) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT id, request_id, connector, collection, action, status, rows, attempts, error, detail, "
-                "updated_at FROM tasks WHERE request_id=?1 ORDER BY id");
+    Stmt s(db_,
+           "SELECT id, request_id, connector, collection, action, status, rows, attempts, error, detail, "
+           "updated_at FROM tasks WHERE request_id=?1 ORDER BY id");
     s.Bind(1, request_id);
     std::vector<Task> out;
     while (s.Step()) out.push_back(ReadTask(s));
@@ -611,7 +627,11 @@ class SqliteStore : public Store {
            "rows=excluded.rows, attempts=excluded.attempts, error=excluded.error, detail=excluded.detail, "
            "updated_at=excluded.updated_at RETURNING id");
     s.Bind(1, t.request_id).Bind(2, t.connector).Bind(3, t.collection).Bind(4, t.action).Bind(5, t.status);
-    s.Bind(6, t.rows).Bind(7, int64_t{t.attempts}).Bind(8, t.error).Bind(9, t.detail.dump()).Bind(10, ToUnix(t.updated_at));
+    s.Bind(6, t.rows)
+        .Bind(7, int64_t{t.attempts})
+        .Bind(8, t.error)
+        .Bind(9, t.detail.dump())
+        .Bind(10, ToUnix(t.updated_at));
     if (s.Step()) t.id = s.Int(0);
     while (s.Step()) {
     }
@@ -668,7 +688,8 @@ class SqliteStore : public Store {
           for (const auto& [eid, reason] : events) {
             std::string clean = scrub(reason);
             if (clean != reason)
-              LETHE_RETURN_IF_ERROR(Stmt(db_, "UPDATE events SET reason=?2 WHERE id=?1").Bind(1, eid).Bind(2, clean).Run());
+              LETHE_RETURN_IF_ERROR(
+                  Stmt(db_, "UPDATE events SET reason=?2 WHERE id=?1").Bind(1, eid).Bind(2, clean).Run());
           }
         }
         {
@@ -681,14 +702,18 @@ class SqliteStore : public Store {
             std::string e2 = scrub(error);
             std::string d2 = ScrubJsonText(detail, scrub);
             if (e2 != error || d2 != detail)
-              LETHE_RETURN_IF_ERROR(
-                  Stmt(db_, "UPDATE tasks SET error=?2, detail=?3 WHERE id=?1").Bind(1, tid).Bind(2, e2).Bind(3, d2).Run());
+              LETHE_RETURN_IF_ERROR(Stmt(db_, "UPDATE tasks SET error=?2, detail=?3 WHERE id=?1")
+                                        .Bind(1, tid)
+                                        .Bind(2, e2)
+                                        .Bind(3, d2)
+                                        .Run());
           }
         }
         {
           std::vector<std::pair<Record, std::string>> recs;
-          Stmt s(db_, "SELECT kind, key, value, due_at, created_at FROM records "
-                      "WHERE instr(key, ?1) > 0 OR instr(value, ?1) > 0");
+          Stmt s(db_,
+                 "SELECT kind, key, value, due_at, created_at FROM records "
+                 "WHERE instr(key, ?1) > 0 OR instr(value, ?1) > 0");
           s.Bind(1, id);
           while (s.Step()) recs.emplace_back(ReadRecord(s), s.Text(2));
           LETHE_RETURN_IF_ERROR(s.status());
@@ -697,7 +722,10 @@ class SqliteStore : public Store {
             std::string v2 = ScrubJsonText(value, scrub);
             if (v2 != value)
               LETHE_RETURN_IF_ERROR(Stmt(db_, "UPDATE records SET value=?3 WHERE kind=?1 AND key=?2")
-                                        .Bind(1, rec.kind).Bind(2, rec.key).Bind(3, v2).Run());
+                                        .Bind(1, rec.kind)
+                                        .Bind(2, rec.key)
+                                        .Bind(3, v2)
+                                        .Run());
           }
         }
       }
@@ -711,8 +739,9 @@ class SqliteStore : public Store {
 
   Result<bool> PutRecordIfAbsent(const Record& r) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT INTO records (kind, key, value, due_at, created_at) VALUES (?1,?2,?3,?4,?5) "
-                "ON CONFLICT (kind, key) DO NOTHING");
+    Stmt s(db_,
+           "INSERT INTO records (kind, key, value, due_at, created_at) VALUES (?1,?2,?3,?4,?5) "
+           "ON CONFLICT (kind, key) DO NOTHING");
     BindRecord(s, r);
     LETHE_RETURN_IF_ERROR(s.Run());
     return sqlite3_changes(db_) == 1;
@@ -720,8 +749,9 @@ class SqliteStore : public Store {
 
   Status PutRecord(const Record& r) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT INTO records (kind, key, value, due_at, created_at) VALUES (?1,?2,?3,?4,?5) "
-                "ON CONFLICT (kind, key) DO UPDATE SET value=excluded.value, due_at=excluded.due_at");
+    Stmt s(db_,
+           "INSERT INTO records (kind, key, value, due_at, created_at) VALUES (?1,?2,?3,?4,?5) "
+           "ON CONFLICT (kind, key) DO UPDATE SET value=excluded.value, due_at=excluded.due_at");
     BindRecord(s, r);
     return s.Run();
   }
@@ -798,8 +828,9 @@ class SqliteStore : public Store {
   }
 
   Status InsertEvent(const std::string& request_id, const Event& e) {
-    Stmt s(db_, "INSERT INTO events (request_id, at, kind, actor, reason, from_status, to_status) "
-                "VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    Stmt s(db_,
+           "INSERT INTO events (request_id, at, kind, actor, reason, from_status, to_status) "
+           "VALUES (?1,?2,?3,?4,?5,?6,?7)");
     s.Bind(1, request_id).Bind(2, ToUnix(e.at == Time{} ? Now() : e.at)).Bind(3, e.kind).Bind(4, e.actor);
     s.Bind(5, e.reason).Bind(6, e.from_status).Bind(7, e.to_status);
     return s.Run();
@@ -822,8 +853,9 @@ class SqliteStore : public Store {
     e.prev_hash = prev;
     e.hash = ChainHash(chain_.key, prev, e);
     if (keyed_from_ < 0) LETHE_RETURN_IF_ERROR(LearnKeyedFrom(seq));
-    Stmt s(db_, "INSERT INTO audit (seq, at, request_id, kind, actor, subject_ref, detail, prev_hash, hash) "
-                "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    Stmt s(db_,
+           "INSERT INTO audit (seq, at, request_id, kind, actor, subject_ref, detail, prev_hash, hash) "
+           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     s.Bind(1, e.seq).Bind(2, ToUnix(e.at)).Bind(3, e.request_id).Bind(4, e.kind).Bind(5, e.actor);
     s.Bind(6, e.subject_ref).Bind(7, e.detail.dump()).Bind(8, e.prev_hash).Bind(9, e.hash);
     LETHE_RETURN_IF_ERROR(s.Run());
@@ -838,8 +870,9 @@ class SqliteStore : public Store {
   Status LearnKeyedFrom(int64_t seq) {
     keyed_from_ = 0;
     if (chain_.key.empty()) return Status::Ok();
-    Stmt s(db_, "SELECT seq, at, request_id, kind, actor, subject_ref, detail, prev_hash, hash FROM audit "
-                "WHERE seq=?1");
+    Stmt s(db_,
+           "SELECT seq, at, request_id, kind, actor, subject_ref, detail, prev_hash, hash FROM audit "
+           "WHERE seq=?1");
     s.Bind(1, seq - 1);
     if (s.Step()) {
       AuditEntry prev = ReadAudit(s);
@@ -853,7 +886,7 @@ class SqliteStore : public Store {
   sqlite3* db_;
   std::mutex mu_;
   AuditChainOptions chain_;
-  int64_t keyed_from_ = -1;                 // -1: not learnt yet (LearnKeyedFrom)
+  int64_t keyed_from_ = -1;                  // -1: not learnt yet (LearnKeyedFrom)
   std::optional<AuditHead> committed_head_;  // the entry this transaction appended
 };
 
@@ -877,7 +910,8 @@ Result<std::unique_ptr<Store>> Store::Open(const json& store_config, const std::
   if (!store_config.is_object() || store_config.size() != 1)
     return Status::Invalid("store must name exactly one of \"sqlite\" or \"postgres\"", "/store");
   if (store_config.contains("postgres"))
-    return Status::Invalid("the postgres store is not implemented yet; use {\"sqlite\": \"lethe.db\"}", "/store/postgres");
+    return Status::Invalid("the postgres store is not implemented yet; use {\"sqlite\": \"lethe.db\"}",
+                           "/store/postgres");
   if (!store_config.contains("sqlite") || !store_config["sqlite"].is_string())
     return Status::Invalid("expected {\"sqlite\": \"<path>\"}", "/store");
   std::filesystem::path p = store_config["sqlite"].get<std::string>();

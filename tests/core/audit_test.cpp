@@ -298,8 +298,8 @@ TEST_CASE("the anchor gets a head at least once a second while entries are added
   CHECK(last == n);
   CHECK(waited < 2.0);
   const size_t lines = Lines(anchor_path).size();
-  CHECK(lines >= 3);   // a head every second over 2.5 s, the first at once
-  CHECK(lines <= 6);   // not one per entry
+  CHECK(lines >= 3);  // a head every second over 2.5 s, the first at once
+  CHECK(lines <= 6);  // not one per entry
   CHECK(static_cast<size_t>(n) > 2 * lines);
 }
 

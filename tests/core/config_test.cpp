@@ -25,14 +25,18 @@ TEST_CASE("a minimal config loads with defaults", "[config]") {
 }
 
 TEST_CASE("config errors name the file and the JSON pointer", "[config]") {
-  struct Case { std::string patch; std::string pointer; };
+  struct Case {
+    std::string patch;
+    std::string pointer;
+  };
   const Case cases[] = {
       {R"([{"op": "add", "path": "/bogus", "value": 1}])", "/bogus"},
       {R"([{"op": "add", "path": "/default_regulation", "value": "hipaa"}])", "/default_regulation"},
       {R"([{"op": "add", "path": "/operators", "value": [{"name": "a", "role": "root", "key_sha256": "00"}]}])",
        "/operators/0/key_sha256"},
       {R"([{"op": "add", "path": "/holidays", "value": ["25.12.2026"]}])", "/holidays/0"},
-      {R"([{"op": "add", "path": "/self_service", "value": {"erasure_grace": "7 days"}}])", "/self_service/erasure_grace"},
+      {R"([{"op": "add", "path": "/self_service", "value": {"erasure_grace": "7 days"}}])",
+       "/self_service/erasure_grace"},
       {R"([{"op": "remove", "path": "/connectors/0/name"}])", "/connectors/0/name"},
       {R"([{"op": "add", "path": "/connectors/1", "value": {"name": "app", "type": "jsonl"}}])", "/connectors/1/name"},
       {R"([{"op": "replace", "path": "/timezone", "value": "Mars/Olympus"}])", "/timezone"},

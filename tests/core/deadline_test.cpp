@@ -74,8 +74,7 @@ class TempFile {
 
 TEST_CASE("GDPR: the contract's example", "[deadline]") {
   // Jan 31 + 1 month = Feb 28 (Sat) -> Mon Mar 2, end of day in Berlin (CET).
-  CheckDue(Engine("Europe/Berlin"), Regulation::kGdpr,
-           {"2026-01-31T10:00:00Z", "2026-03-02", "2026-03-02T22:59:59Z"});
+  CheckDue(Engine("Europe/Berlin"), Regulation::kGdpr, {"2026-01-31T10:00:00Z", "2026-03-02", "2026-03-02T22:59:59Z"});
 }
 
 TEST_CASE("GDPR: same date next month, clamped to the month's end", "[deadline]") {
@@ -97,8 +96,7 @@ TEST_CASE("GDPR: same date next month, clamped to the month's end", "[deadline]"
 
 TEST_CASE("GDPR: the receipt date is the local date in the controller's zone", "[deadline]") {
   // 23:30Z on Mar 14 is already 00:30 on Mar 15 in Berlin.
-  CheckDue(Engine("Europe/Berlin"), Regulation::kGdpr,
-           {"2026-03-14T23:30:00Z", "2026-04-15", "2026-04-15T21:59:59Z"});
+  CheckDue(Engine("Europe/Berlin"), Regulation::kGdpr, {"2026-03-14T23:30:00Z", "2026-04-15", "2026-04-15T21:59:59Z"});
   CheckDue(Engine("UTC"), Regulation::kGdpr, {"2026-03-14T23:30:00Z", "2026-04-14", "2026-04-14T23:59:59Z"});
   // West of UTC the other way round: 03:00Z on Mar 15 is still Mar 14 in New York.
   CheckDue(Engine("America/New_York"), Regulation::kGdpr,
@@ -120,8 +118,7 @@ TEST_CASE("GDPR: rolls past configured holidays", "[deadline]") {
   // Fri Dec 25 (holiday), Sat Dec 26 (holiday and weekend), Sun -> Mon Dec 28.
   CheckDue(Engine("Europe/Berlin", {"2026-12-25", "2026-12-26"}), Regulation::kGdpr, christmas);
   // Without the holidays Dec 25 is an ordinary Friday.
-  CheckDue(Engine("Europe/Berlin"), Regulation::kGdpr,
-           {"2026-11-25T10:00:00Z", "2026-12-25", "2026-12-25T22:59:59Z"});
+  CheckDue(Engine("Europe/Berlin"), Regulation::kGdpr, {"2026-11-25T10:00:00Z", "2026-12-25", "2026-12-25T22:59:59Z"});
   // A holiday on a day that is not the due date changes nothing.
   CheckDue(Engine("Europe/Berlin", {"2026-12-25"}), Regulation::kGdpr,
            {"2026-11-24T10:00:00Z", "2026-12-24", "2026-12-24T22:59:59Z"});
@@ -193,14 +190,11 @@ TEST_CASE("custom SLAs: business or calendar days, optional extension", "[deadli
   };
   DeadlineEngine e = Engine("UTC", {"2026-12-25", "2026-12-26"}, slas);
   // Fri Dec 18 + 10 business days: Dec 21-24, 28-31, Jan 1, Jan 4.
-  CheckDue(e, Regulation::kCustom, {"2026-12-18T10:00:00Z", "2027-01-04", "2027-01-04T23:59:59Z"}, false,
-           "internal");
+  CheckDue(e, Regulation::kCustom, {"2026-12-18T10:00:00Z", "2027-01-04", "2027-01-04T23:59:59Z"}, false, "internal");
   // + 15 business days: Jan 5-8, Jan 11.
-  CheckDue(e, Regulation::kCustom, {"2026-12-18T10:00:00Z", "2027-01-11", "2027-01-11T23:59:59Z"}, true,
-           "internal");
+  CheckDue(e, Regulation::kCustom, {"2026-12-18T10:00:00Z", "2027-01-11", "2027-01-11T23:59:59Z"}, true, "internal");
   // Calendar days: Jan 31 + 20 = Feb 20.
-  CheckDue(e, Regulation::kCustom, {"2026-01-31T10:00:00Z", "2026-02-20", "2026-02-20T23:59:59Z"}, false,
-           "quick");
+  CheckDue(e, Regulation::kCustom, {"2026-01-31T10:00:00Z", "2026-02-20", "2026-02-20T23:59:59Z"}, false, "quick");
   auto ext = e.Extended(Regulation::kCustom, T("2026-01-31T10:00:00Z"), "quick");
   REQUIRE_FALSE(ext.ok());
   CHECK(ext.status().code() == Code::kConflict);

@@ -6,7 +6,11 @@ using namespace lethe;
 using S = RequestStatus;
 
 TEST_CASE("every legal transition of the table", "[state]") {
-  struct Case { S from; Action a; S to; };
+  struct Case {
+    S from;
+    Action a;
+    S to;
+  };
   const Case cases[] = {
       {S::kUnverified, Action::kVerify, S::kPending},   {S::kPending, Action::kApprove, S::kApproved},
       {S::kApproved, Action::kStart, S::kInProgress},   {S::kInProgress, Action::kComplete, S::kCompleted},
@@ -31,11 +35,14 @@ TEST_CASE("resume returns to the status the request was held from", "[state]") {
 }
 
 TEST_CASE("illegal transitions are conflicts naming the current status", "[state]") {
-  struct Case { S from; Action a; };
+  struct Case {
+    S from;
+    Action a;
+  };
   const Case cases[] = {
-      {S::kDenied, Action::kApprove},     {S::kCompleted, Action::kCancel}, {S::kUnverified, Action::kApprove},
-      {S::kFailed, Action::kCancel},      {S::kCancelled, Action::kResume}, {S::kCompleted, Action::kExtend},
-      {S::kPending, Action::kComplete},   {S::kFailed, Action::kHold},      {S::kPending, Action::kResume},
+      {S::kDenied, Action::kApprove},   {S::kCompleted, Action::kCancel}, {S::kUnverified, Action::kApprove},
+      {S::kFailed, Action::kCancel},    {S::kCancelled, Action::kResume}, {S::kCompleted, Action::kExtend},
+      {S::kPending, Action::kComplete}, {S::kFailed, Action::kHold},      {S::kPending, Action::kResume},
   };
   for (const auto& c : cases) {
     auto next = NextStatus(c.from, c.a);

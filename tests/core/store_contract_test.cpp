@@ -46,7 +46,7 @@ TEST_CASE("store: requests report NotFound and Conflict as store.h says", "[stor
   REQUIRE(stored.ok());
   lethe::Request stale = *stored;
   stale.version += 5;
-  CHECK(store->Update(stale, Received(), Audit("r1")).code() == Code::kConflict);  // version moved on
+  CHECK(store->Update(stale, Received(), Audit("r1")).code() == Code::kConflict);                   // version moved on
   CHECK(store->Update(NewRequest("ghost"), Received(), Audit("ghost")).code() == Code::kConflict);  // no such id
   REQUIRE(store->Update(*stored, Received(), Audit("r1")).ok());
   CHECK(store->Update(*stored, Received(), Audit("r1")).code() == Code::kConflict);  // same version twice

@@ -156,6 +156,6 @@ TEST_CASE("strict JSON: parse cost on a 1 MiB body", "[.bench][json]") {
   };
   const double plain = time([&] { CHECK_FALSE(json::parse(text, nullptr, false).is_discarded()); });
   const double strict = time([&] { CHECK(ParseStrictJson(text).ok()); });
-  WARN("1 MiB body (" << text.size() << " bytes): nlohmann::json::parse " << plain << " ms, ParseStrictJson "
-                      << strict << " ms (best of 20)");
+  WARN("1 MiB body (" << text.size() << " bytes): nlohmann::json::parse " << plain << " ms, ParseStrictJson " << strict
+                      << " ms (best of 20)");
 }

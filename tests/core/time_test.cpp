@@ -17,8 +17,8 @@ Time MustParse(std::string_view s) {
 }  // namespace
 
 TEST_CASE("RFC 3339 round trip in UTC", "[time]") {
-  for (const char* s : {"2026-01-31T10:00:00Z", "1970-01-01T00:00:00Z", "2028-02-29T23:59:59Z",
-                        "2000-12-31T00:00:01Z", "1969-12-31T23:59:59Z"}) {
+  for (const char* s : {"2026-01-31T10:00:00Z", "1970-01-01T00:00:00Z", "2028-02-29T23:59:59Z", "2000-12-31T00:00:01Z",
+                        "1969-12-31T23:59:59Z"}) {
     CHECK(FormatRfc3339(MustParse(s)) == s);
   }
   CHECK(ToUnix(MustParse("1970-01-01T00:00:00Z")) == 0);

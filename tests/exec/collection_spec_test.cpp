@@ -62,12 +62,15 @@ TEST_CASE("ParseTableCollection errors point at the key") {
   CHECK(err(R"({"name": "t", "identity": {"email": "e"}, "erase": "shred"})") == "/connectors/0/collections/2/erase");
   CHECK(err(R"({"name": "t", "identity": {"email": "e"}, "erase": {"mask": {"a": "blur"}}})") ==
         "/connectors/0/collections/2/erase/mask/a");
-  CHECK(err(R"({"name": "t", "identity": {"email": "e"}, "retain": {"basis": "legal_obligation", "period": "7 years"}})") ==
-        "/connectors/0/collections/2/retain/period");
+  CHECK(
+      err(R"({"name": "t", "identity": {"email": "e"}, "retain": {"basis": "legal_obligation", "period": "7 years"}})") ==
+      "/connectors/0/collections/2/retain/period");
   CHECK(err(R"({"name": "t", "identity": {"email": "e"}, "retain": {"note": "x"}})") ==
         "/connectors/0/collections/2/retain");
-  CHECK(err(R"({"name": "t", "references": {"user_id": "a.b.c.d"}})") == "/connectors/0/collections/2/references/user_id");
-  CHECK(err(R"({"name": "t", "identity": {"email": "e; DROP TABLE t"}})") == "/connectors/0/collections/2/identity/email");
+  CHECK(err(R"({"name": "t", "references": {"user_id": "a.b.c.d"}})") ==
+        "/connectors/0/collections/2/references/user_id");
+  CHECK(err(R"({"name": "t", "identity": {"email": "e; DROP TABLE t"}})") ==
+        "/connectors/0/collections/2/identity/email");
   CHECK(err(R"({"name": "t"})") == "/connectors/0/collections/2");  // nothing ties rows to a subject
   CHECK(err(R"({"identity": {"email": "e"}})") == "/connectors/0/collections/2");
   CHECK(err(R"({"name": "t", "identity": {"email": "e"}, "restrict": {"restricted": 1}})") ==

@@ -36,8 +36,8 @@ lethe::Status Read(const json& config) {
 
 TEST_CASE("ConnectorConfigReader reads names, paths, secrets and flags") {
   auto ctx = Ctx();
-  json config = {{"name", "app"}, {"type", "demo"}, {"path", "db/app.db"}, {"dsn_env", "SET_VAR"},
-                 {"flag", true}, {"extensions", {"/abs/vec0", "rel/x"}}};
+  json config = {{"name", "app"},        {"type", "demo"}, {"path", "db/app.db"},
+                 {"dsn_env", "SET_VAR"}, {"flag", true},   {"extensions", {"/abs/vec0", "rel/x"}}};
   ConnectorConfigReader r(config, "/connectors/3", ctx, "demo");
   CHECK(r.Name() == "app");
   CHECK(r.Path("path", ConnectorConfigReader::kRequired) == "/base/db/app.db");

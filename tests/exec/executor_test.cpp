@@ -94,14 +94,15 @@ class FlakyConnector : public Connector {
 };
 
 void RegisterFlaky() {
-  RegisterConnectorType("flaky_sqlite", [](const json& config, const std::string& pointer,
-                                           const ConnectorContext& ctx) -> Result<std::unique_ptr<Connector>> {
-    json c = config;
-    c["type"] = "sqlite";
-    auto inner = (*FindConnectorType("sqlite"))(c, pointer, ctx);
-    if (!inner.ok()) return inner.status();
-    return std::unique_ptr<Connector>(new FlakyConnector(std::move(*inner)));
-  });
+  RegisterConnectorType("flaky_sqlite",
+                        [](const json& config, const std::string& pointer,
+                           const ConnectorContext& ctx) -> Result<std::unique_ptr<Connector>> {
+                          json c = config;
+                          c["type"] = "sqlite";
+                          auto inner = (*FindConnectorType("sqlite"))(c, pointer, ctx);
+                          if (!inner.ok()) return inner.status();
+                          return std::unique_ptr<Connector>(new FlakyConnector(std::move(*inner)));
+                        });
 }
 
 void CheckBobUntouched(World& w) {
@@ -125,7 +126,8 @@ void CheckAdaErased(World& w, const json& result) {
   CHECK(SqlCount(w.app_db, "SELECT count(*) FROM invoices WHERE id = 500") == 1);
   CHECK(SqlText(w.app_db, "SELECT name FROM invoices WHERE id = 500") == "<null>");
   CHECK(SqlText(w.app_db, "SELECT address FROM invoices WHERE id = 500") == "[redacted]");
-  CHECK(SqlText(w.app_db, "SELECT email FROM invoices WHERE id = 500") == exec::MaskHash(w.hash_key, "ada@example.com"));
+  CHECK(SqlText(w.app_db, "SELECT email FROM invoices WHERE id = 500") ==
+        exec::MaskHash(w.hash_key, "ada@example.com"));
   CHECK(SqlText(w.app_db, "SELECT issued_at FROM invoices WHERE id = 500") == "2025-01-01");
   // Suppression list: kept as configured.
   CHECK(SqlCount(w.app_db, "SELECT count(*) FROM newsletter WHERE id = 7") == 1);
@@ -251,8 +253,8 @@ TEST_CASE("access export: zip with manifest, report, data and files, checksums m
 
   std::string report = ReadEntry(za, "report.html");
   CHECK(report.find("supervisory authority") != std::string::npos);
-  CHECK(report.find("crm") != std::string::npos);            // recipients
-  CHECK(report.find("bookkeeping") != std::string::npos);    // purposes
+  CHECK(report.find("crm") != std::string::npos);          // recipients
+  CHECK(report.find("bookkeeping") != std::string::npos);  // purposes
   CHECK(report.find("legal_obligation") != std::string::npos);
   zip_close(za);
 
@@ -391,7 +393,7 @@ TEST_CASE("erasure resumes after a crash mid-way with exact counts") {
     REQUIRE(keys.ok());
     REQUIRE(keys->has_value());
     CHECK((**keys).value["keys"] == json::array({"1"}));
-    CHECK(tasks["app.users:erase"].status == "pending");              // rows leading to others go last
+    CHECK(tasks["app.users:erase"].status == "pending");  // rows leading to others go last
     CHECK(SqlCount(w.app_db, "SELECT count(*) FROM events WHERE user_id = 1") == 700);
     CHECK(SqlCount(w.app_db, "SELECT count(*) FROM users WHERE id = 1") == 1);
 
@@ -520,10 +522,14 @@ TEST_CASE("erasure reaches log lines through the jsonl connector (by match, not 
   fs::create_directories(w.dir / "logs");
   {
     std::ofstream log(w.dir / "logs/app.jsonl");
-    log << R"({"user_id": 1, "email": "ada@example.com", "msg": "login"})" << "\n";
-    log << R"({"user_id": 2, "email": "bob@example.com", "msg": "login"})" << "\n";
-    log << R"({"user_id": 1, "msg": "click"})" << "\n";
-    log << R"({"email": "ada@example.com", "msg": "reset"})" << "\n";
+    log << R"({"user_id": 1, "email": "ada@example.com", "msg": "login"})"
+        << "\n";
+    log << R"({"user_id": 2, "email": "bob@example.com", "msg": "login"})"
+        << "\n";
+    log << R"({"user_id": 1, "msg": "click"})"
+        << "\n";
+    log << R"({"email": "ada@example.com", "msg": "reset"})"
+        << "\n";
   }
   w.config.connectors.push_back(json::parse(R"({"name": "logs", "type": "jsonl", "files": "logs/*.jsonl",
       "match": {"user_id": "{app.users.id}", "email": "{identity.email}"}, "erase": "drop"})"));
@@ -565,8 +571,9 @@ TEST_CASE("sqlite-vec vec0 tables: exported as float arrays (or omitted), erased
   // a skipped vector-store test would hide a broken vector connector.
   const char* env_vec = std::getenv("LETHE_SQLITE_VEC");
   const char* src = std::getenv("LETHE_SOURCE_DIR");
-  fs::path vec = env_vec ? fs::path(env_vec)
-                         : fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
+  fs::path vec = env_vec
+                     ? fs::path(env_vec)
+                     : fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
   REQUIRE(fs::exists(vec));
   World w;
   {

@@ -68,12 +68,12 @@ TEST_CASE("export package: keys that are not UTF-8 become '_' so the manifest an
     auto pkg = ExportPackage::Create((dir / "exports").string(), "req-utf8");
     REQUIRE(pkg.ok());
     ExportPackage& p = **pkg;
-    CHECK(p.SafePath("files/c", "caf\xe9.txt") == "files/c/caf_.txt");                  // Latin-1 é
-    CHECK(p.SafePath("files/c", "caf\xc3\xa9.txt") == "files/c/caf\xc3\xa9.txt");      // UTF-8 é kept
-    CHECK(p.SafePath("files/c", "\xe2\x82\xac/x\xc3") == "files/c/\xe2\x82\xac/x_");   // € kept, cut-off é
-    CHECK(p.SafePath("files/c", "\xc0\xaf.txt") == "files/c/__.txt");                  // overlong '/'
-    CHECK(p.SafePath("files/c", "\xed\xa0\x80") == "files/c/___");                     // a surrogate
-    CHECK(p.SafePath("files/c", "\xf4\x90\x80\x80") == "files/c/____");                // above U+10FFFF
+    CHECK(p.SafePath("files/c", "caf\xe9.txt") == "files/c/caf_.txt");                // Latin-1 é
+    CHECK(p.SafePath("files/c", "caf\xc3\xa9.txt") == "files/c/caf\xc3\xa9.txt");     // UTF-8 é kept
+    CHECK(p.SafePath("files/c", "\xe2\x82\xac/x\xc3") == "files/c/\xe2\x82\xac/x_");  // € kept, cut-off é
+    CHECK(p.SafePath("files/c", "\xc0\xaf.txt") == "files/c/__.txt");                 // overlong '/'
+    CHECK(p.SafePath("files/c", "\xed\xa0\x80") == "files/c/___");                    // a surrogate
+    CHECK(p.SafePath("files/c", "\xf4\x90\x80\x80") == "files/c/____");               // above U+10FFFF
     CHECK(p.SafePath("files/c", "\xf0\x9f\x98\x80") == "files/c/\xf0\x9f\x98\x80");   // an emoji kept
     std::string latin1 = p.SafePath("files/d", "na\xefve.txt");
     REQUIRE(p.Add(latin1, "bytes").ok());

@@ -120,7 +120,8 @@ TEST_CASE("graph errors carry the pointer of the fault") {
     cfg.connectors = json::array({c});
     auto g = DataGraph::Build(cfg);
     REQUIRE_FALSE(g.ok());
-    CHECK(g.status().ToString() == "/connectors/0/collections/2/references/user_id: unknown collection \"app.usr\" in {app.usr.id}");
+    CHECK(g.status().ToString() ==
+          "/connectors/0/collections/2/references/user_id: unknown collection \"app.usr\" in {app.usr.id}");
     CHECK(g.status().field() == "/connectors/0/collections/2/references/user_id");
   }
 }

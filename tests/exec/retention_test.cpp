@@ -75,7 +75,7 @@ TEST_CASE("retention: the period counts from the row's date; missing or odd date
   CHECK(judge({{"issued_at", "2018-03-31"}}).kind == K::kExpired);
   auto kept = judge({{"issued_at", "2024-02-29"}});
   CHECK(kept.kind == K::kKeep);
-  CHECK(FormatRfc3339(*kept.until) == "2031-02-28T00:00:00Z");  // calendar years, clamped
+  CHECK(FormatRfc3339(*kept.until) == "2031-02-28T00:00:00Z");                // calendar years, clamped
   CHECK(judge({{"issued_at", "2019-06-01T00:00:00Z"}}).kind == K::kExpired);  // ended exactly now
   CHECK(judge({{"issued_at", "2019-06-01T00:00:01Z"}}).kind == K::kKeep);
   CHECK(FormatRfc3339(*judge({{"issued_at", "2024-05-02 10:00:00.123+02"}}).until) == "2031-05-02T08:00:00Z");
@@ -126,8 +126,11 @@ TEST_CASE("retention: erasure deletes rows past their period, keeps and masks th
   CHECK(inv["expired_deleted"] == 1);
   CHECK(inv["undated"] == 0);
   REQUIRE((*res)["kept_items"].size() == 1);
-  CHECK((*res)["kept_items"][0] == json({{"connector", "app"}, {"collection", "invoices"}, {"records", 3},
-                                         {"basis", "legal_obligation"}, {"note", "EU tax law"},
+  CHECK((*res)["kept_items"][0] == json({{"connector", "app"},
+                                         {"collection", "invoices"},
+                                         {"records", 3},
+                                         {"basis", "legal_obligation"},
+                                         {"note", "EU tax law"},
                                          {"until", "2033-03-31"}}));
   CHECK((*res)["backups"]["retention"] == "P30D");
   CHECK((*res)["backups"]["gone_by"] == "2026-07-01");
@@ -151,8 +154,8 @@ TEST_CASE("retention: erasure deletes rows past their period, keeps and masks th
     CHECK(FormatRfc3339(*rec.due_at) == rec.value["until"]);
   }
   CHECK(until_of == std::map<std::string, std::string>{{"500", "2032-01-01T00:00:00Z"},
-                                                        {"503", "2033-03-31T09:00:00Z"},
-                                                        {"504", "2031-05-02T10:00:00Z"}});
+                                                       {"503", "2033-03-31T09:00:00Z"},
+                                                       {"504", "2031-05-02T10:00:00Z"}});
 
   // Nothing is due yet: the purge does nothing.
   auto ex = w.MakeExec();
@@ -223,8 +226,11 @@ TEST_CASE("retention: a later access request by the same subject lists what was 
   const std::string zip = (w.dir / "exports" / "req-a.zip").string();
   json manifest = json::parse(ZipEntry(zip, "manifest.json"));
   REQUIRE(manifest["kept"].size() == 1);
-  CHECK(manifest["kept"][0] == json({{"connector", "app"}, {"collection", "invoices"}, {"records", 3},
-                                     {"basis", "legal_obligation"}, {"note", "EU tax law"},
+  CHECK(manifest["kept"][0] == json({{"connector", "app"},
+                                     {"collection", "invoices"},
+                                     {"records", 3},
+                                     {"basis", "legal_obligation"},
+                                     {"note", "EU tax law"},
                                      {"until", "2033-03-31"}}));
   std::string report = ZipEntry(zip, "report.html");
   CHECK(report.find("3 invoices, kept until 2033-03-31, EU tax law") != std::string::npos);
@@ -233,8 +239,9 @@ TEST_CASE("retention: a later access request by the same subject lists what was 
 TEST_CASE("retention: rows with no date to count from are kept and reported", "[retention]") {
   PinnedClock clock("2026-06-01T12:00:00Z");
   World w;
-  SqlExec(w.app_db, "INSERT INTO invoices VALUES (505, 1, 'Ada', 'x', 'ada@example.com', NULL),"
-                    " (506, 1, 'Ada', 'x', 'ada@example.com', 'soon')");
+  SqlExec(w.app_db,
+          "INSERT INTO invoices VALUES (505, 1, 'Ada', 'x', 'ada@example.com', NULL),"
+          " (506, 1, 'Ada', 'x', 'ada@example.com', 'soon')");
   Request r = w.NewRequest("req-u", RequestType::kErasure, "ada@example.com");
   auto res = Receipt(w.MakeExec()->Execute(r));
   REQUIRE(res.ok());
@@ -254,8 +261,9 @@ TEST_CASE("retention: keys that carry an identity value are sealed in the ledger
   PinnedClock clock("2026-06-01T12:00:00Z");
   World w;
   // consents is keyed by the user id, which is an identity (users.id is user_id).
-  SqlExec(w.app_db, "CREATE TABLE consents (user_id INTEGER PRIMARY KEY, accepted_at TEXT);"
-                    "INSERT INTO consents VALUES (1, '2025-01-01'), (2, '2025-01-01');");
+  SqlExec(w.app_db,
+          "CREATE TABLE consents (user_id INTEGER PRIMARY KEY, accepted_at TEXT);"
+          "INSERT INTO consents VALUES (1, '2025-01-01'), (2, '2025-01-01');");
   w.config.connectors[0]["collections"].push_back(json::parse(R"({
     "name": "consents", "primary_key": "user_id", "references": {"user_id": "users.id"},
     "retain": {"basis": "legal_claims", "period": "P3Y", "from": "accepted_at"}, "erase": "keep"})"));
@@ -264,8 +272,8 @@ TEST_CASE("retention: keys that carry an identity value are sealed in the ledger
   INFO(res.status().ToString());
   REQUIRE(res.ok());
   CHECK(SqlCount(w.app_db, "SELECT count(*) FROM consents WHERE user_id = 1") == 1);
-  auto rec = w.store->GetRecord(exec::kKeptKind, "app.consents/" + Pseudonym(w.hash_key, "email", "ada@example.com") +
-                                                     "/2028-01-01");
+  auto rec = w.store->GetRecord(exec::kKeptKind,
+                                "app.consents/" + Pseudonym(w.hash_key, "email", "ada@example.com") + "/2028-01-01");
   REQUIRE(rec.ok());
   REQUIRE(rec->has_value());
   const json& v = (**rec).value;

@@ -221,8 +221,8 @@ TEST_CASE("malformed and unknown input is 400 naming the field, never 5xx", "[ht
   // Action bodies are checked too.
   const std::string id = h.Post("/v1/requests", kOperatorKey, NewInbox("e@example.com")).Json()["id"];
   CHECK(h.Post("/v1/requests/" + id + "/approve", kOperatorKey, {{"reasn", "typo"}}).ErrorField() == "/reasn");
-  CHECK(Call(h.port, verb::post, "/v1/requests/" + id + "/approve", "{oops",
-             {{"Authorization", Bearer(kOperatorKey)}}).status == 400);
+  CHECK(Call(h.port, verb::post, "/v1/requests/" + id + "/approve", "{oops", {{"Authorization", Bearer(kOperatorKey)}})
+            .status == 400);
 }
 
 TEST_CASE("Idempotency-Key returns the first result again", "[http][idempotency]") {
@@ -276,7 +276,7 @@ TEST_CASE("pagination walks every request once, due first", "[http][inbox]") {
     ++pages;
     for (const auto& item : page["items"]) {
       CHECK(seen.insert(item["id"].get<std::string>()).second);  // no duplicates
-      CHECK(item["due_at"].get<std::string>() >= last_due);       // due first
+      CHECK(item["due_at"].get<std::string>() >= last_due);      // due first
       last_due = item["due_at"];
     }
     if (page["next_cursor"].is_null()) break;
@@ -318,7 +318,7 @@ TEST_CASE("subject links: email verification code and download token", "[http][l
   Response ok = verify({{"request_id", id}, {"code", code}});
   REQUIRE(ok.status == 200);
   CHECK(ok.Json()["status"] == "pending");
-  CHECK(ok.body.find("v@example.com") == std::string::npos);  // public endpoint: no PII back
+  CHECK(ok.body.find("v@example.com") == std::string::npos);          // public endpoint: no PII back
   CHECK(verify({{"request_id", id}, {"code", code}}).status >= 400);  // consumed
 
   REQUIRE(h.Post("/v1/requests/" + id + "/approve", kOperatorKey, json()).status == 200);

@@ -22,7 +22,11 @@ TEST_CASE("VerifyJwt accepts a good token and rejects each broken claim", "[http
   CHECK(verify(SubjectToken("u1", "a@x.io", 3600, {{"aud", {"other", kAudience}}})).ok());
   CHECK_FALSE(verify(SubjectToken("u1", "a@x.io", 3600, {{"aud", {"other"}}})).ok());
 
-  struct Case { const char* name; std::string token; const char* msg; };
+  struct Case {
+    const char* name;
+    std::string token;
+    const char* msg;
+  };
   const json p = {{"sub", "u1"}, {"email", "a@x.io"}, {"iss", kIssuer}, {"aud", kAudience}, {"exp", ToUnix(now) + 600}};
   std::vector<Case> cases = {
       {"expired", SubjectToken("u1", "a@x.io", -3600), "expired"},
@@ -57,7 +61,8 @@ TEST_CASE("VerifyJwt accepts a good token and rejects each broken claim", "[http
 }
 
 TEST_CASE("Base64url round-trips and refuses non-canonical input", "[http][auth]") {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
     std::string out;
     REQUIRE(http::Base64UrlDecode(http::Base64UrlEncode(s), &out));
     CHECK(out == s);
@@ -73,7 +78,8 @@ TEST_CASE("self-service endpoints reject bad tokens over HTTP", "[http][auth]") 
   const std::string good = SubjectToken("u1", "ada@example.com");
   REQUIRE(h.Get("/v1/self/requests", good).status == 200);
 
-  const json p = {{"sub", "u1"}, {"email", "a@x.io"}, {"iss", kIssuer}, {"aud", kAudience}, {"exp", ToUnix(Now()) + 600}};
+  const json p = {
+      {"sub", "u1"}, {"email", "a@x.io"}, {"iss", kIssuer}, {"aud", kAudience}, {"exp", ToUnix(Now()) + 600}};
   std::vector<std::pair<std::string, std::string>> bad = {
       {"expired", SubjectToken("u1", "a@x.io", -3600)},
       {"wrong audience", SubjectToken("u1", "a@x.io", 3600, {{"aud", "x"}})},
@@ -103,7 +109,8 @@ TEST_CASE("operator keys and roles", "[http][auth]") {
   CHECK(h.Get("/v1/requests", "wrong-key").status == 401);
   CHECK(Call(h.port, verb::get, "/v1/requests").status == 401);
   // Case of the scheme does not matter (RFC 7235).
-  CHECK(Call(h.port, verb::get, "/v1/requests", "", {{"Authorization", std::string("bearer ") + kAuditorKey}}).status == 200);
+  CHECK(Call(h.port, verb::get, "/v1/requests", "", {{"Authorization", std::string("bearer ") + kAuditorKey}}).status ==
+        200);
 
   const json body = {{"type", "access"}, {"subject", {{"email", "ada@example.com"}}}, {"verified", true}};
   // auditor: read-only, and the audit log.

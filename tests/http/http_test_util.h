@@ -91,23 +91,22 @@ inline Response Call(unsigned short port, bhttp::verb method, const std::string&
 inline std::string Bearer(const std::string& cred) { return "Bearer " + cred; }
 
 inline json TestConfigJson(const std::string& dir) {
-  return json{
-      {"listen", "127.0.0.1:0"},
-      {"public_url", "http://127.0.0.1:8080"},
-      {"store", {{"sqlite", "lethe.db"}}},
-      {"timezone", "Europe/Berlin"},
-      {"default_regulation", "gdpr"},
-      {"operators",
-       {{{"name", "alice"}, {"role", "admin"}, {"key_sha256", Sha256Hex(kAdminKey)}},
-        {{"name", "oscar"}, {"role", "operator"}, {"key_sha256", Sha256Hex(kOperatorKey)}},
-        {{"name", "audrey"}, {"role", "auditor"}, {"key_sha256", Sha256Hex(kAuditorKey)}}}},
-      {"self_service",
-       {{"jwt", {{"hs256_secret_env", "LETHE_TEST_JWT_SECRET"}, {"issuer", kIssuer}, {"audience", kAudience}}},
-        {"auto_approve", {"access", "portability"}},
-        {"erasure_grace", "P7D"}}},
-      {"exports", {{"dir", "exports"}, {"link_ttl", "P7D"}, {"keep", "P30D"}}},
-      {"audit", {{"pseudonym_key_env", "LETHE_TEST_AUDIT_KEY"}}},
-      {"connectors", json::array()}};
+  return json{{"listen", "127.0.0.1:0"},
+              {"public_url", "http://127.0.0.1:8080"},
+              {"store", {{"sqlite", "lethe.db"}}},
+              {"timezone", "Europe/Berlin"},
+              {"default_regulation", "gdpr"},
+              {"operators",
+               {{{"name", "alice"}, {"role", "admin"}, {"key_sha256", Sha256Hex(kAdminKey)}},
+                {{"name", "oscar"}, {"role", "operator"}, {"key_sha256", Sha256Hex(kOperatorKey)}},
+                {{"name", "audrey"}, {"role", "auditor"}, {"key_sha256", Sha256Hex(kAuditorKey)}}}},
+              {"self_service",
+               {{"jwt", {{"hs256_secret_env", "LETHE_TEST_JWT_SECRET"}, {"issuer", kIssuer}, {"audience", kAudience}}},
+                {"auto_approve", {"access", "portability"}},
+                {"erasure_grace", "P7D"}}},
+              {"exports", {{"dir", "exports"}, {"link_ttl", "P7D"}, {"keep", "P30D"}}},
+              {"audit", {{"pseudonym_key_env", "LETHE_TEST_AUDIT_KEY"}}},
+              {"connectors", json::array()}};
 }
 
 // An executor that writes a small zip-named file for access/portability
@@ -123,7 +122,8 @@ class FileExecutor : public Executor {
     if (r.type == RequestType::kAccess || r.type == RequestType::kPortability) {
       std::filesystem::create_directories(dir_);
       std::string path = dir_ + "/" + r.id + ".zip";
-      std::ofstream(path, std::ios::binary) << "PK\x03\x04" << "export of " << r.id;
+      std::ofstream(path, std::ios::binary) << "PK\x03\x04"
+                                            << "export of " << r.id;
       out.export_path = path;
     }
     return out;
@@ -183,11 +183,13 @@ struct Harness {
 
 inline std::string SubjectToken(const std::string& sub, const std::string& email, int64_t ttl = 3600,
                                 json overrides = json::object()) {
-  json p = {{"sub", sub}, {"email", email}, {"iss", kIssuer}, {"aud", kAudience},
-            {"exp", ToUnix(Now()) + ttl}, {"iat", ToUnix(Now())}};
+  json p = {{"sub", sub},          {"email", email}, {"iss", kIssuer}, {"aud", kAudience}, {"exp", ToUnix(Now()) + ttl},
+            {"iat", ToUnix(Now())}};
   for (auto& [k, v] : overrides.items()) {
-    if (v.is_null()) p.erase(k);
-    else p[k] = v;
+    if (v.is_null())
+      p.erase(k);
+    else
+      p[k] = v;
   }
   return http::SignJwt(p, kJwtSecret);
 }

@@ -86,10 +86,10 @@ TEST_CASE("a 60,000-deep body answers 400, and the server keeps serving", "[http
   CHECK(r.status == 400);
   CHECK_THAT(r.Json()["error"]["message"].get<std::string>(), Catch::Contains("deeper than 64"));
   CHECK(r.ErrorField().rfind("/params/a/a", 0) == 0);
-  Response inbox = Call(h.port, verb::post, "/v1/requests",
-                        "{\"type\":\"access\",\"subject\":{\"email\":\"d@example.com\"},\"params\":" +
-                            NestedObjects(60000) + "}",
-                        {{"Authorization", Bearer(kOperatorKey)}});
+  Response inbox =
+      Call(h.port, verb::post, "/v1/requests",
+           "{\"type\":\"access\",\"subject\":{\"email\":\"d@example.com\"},\"params\":" + NestedObjects(60000) + "}",
+           {{"Authorization", Bearer(kOperatorKey)}});
   CHECK(inbox.status == 400);
   CHECK(Call(h.port, verb::get, "/healthz").status == 200);
   // 64 levels are fine: the body itself is level 1, params 2, 62 more inside.
@@ -131,9 +131,9 @@ TEST_CASE("a JWT payload with a duplicate claim is refused", "[http][json][auth]
   // Two "sub" claims: which one would the check see, which one the handler?
   const std::string header = http::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})");
   const int64_t now = ToUnix(Now());
-  const std::string payload = http::Base64UrlEncode(
-      std::string(R"({"sub":"victim","email":"e@example.com","iss":")") + kIssuer + R"(","aud":")" + kAudience +
-      R"(","exp":)" + std::to_string(now + 3600) + R"(,"sub":"attacker"})");
+  const std::string payload = http::Base64UrlEncode(std::string(R"({"sub":"victim","email":"e@example.com","iss":")") +
+                                                    kIssuer + R"(","aud":")" + kAudience + R"(","exp":)" +
+                                                    std::to_string(now + 3600) + R"(,"sub":"attacker"})");
   const std::string signing = header + "." + payload;
   // Properly signed: the signature is not the problem.
   unsigned char mac[64];

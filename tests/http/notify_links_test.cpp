@@ -143,8 +143,8 @@ TEST_CASE("verification code: codes are six digits and spread over the range", "
     seen.insert(code);
     if (code < "500000") ++low;
   }
-  CHECK(seen.size() >= 195);          // collisions among 200 of 10^6 are rare
-  CHECK(low > 60);                    // a fair coin lands far from 60/140
+  CHECK(seen.size() >= 195);  // collisions among 200 of 10^6 are rare
+  CHECK(low > 60);            // a fair coin lands far from 60/140
   CHECK(low < 140);
 }
 
@@ -163,7 +163,8 @@ TEST_CASE("download link: mailed, resolves until it expires", "[notify][links]")
   REQUIRE(mails.size() == 1);
   std::string text = mails[0]["text"];
   std::smatch link;
-  REQUIRE(std::regex_search(text, link, std::regex("https://privacy\\.example\\.test/v1/downloads/([A-Za-z0-9_-]{43})\\b")));
+  REQUIRE(std::regex_search(text, link,
+                            std::regex("https://privacy\\.example\\.test/v1/downloads/([A-Za-z0-9_-]{43})\\b")));
   const std::string tok = link[1];
   auto token = &tok;
   // Stored under its digest only.
@@ -269,8 +270,10 @@ TEST_CASE("outbox: queued mails hold no code and no link; both are made at send 
   for (const json& mail : mails) {
     const std::string text = mail["text"];
     std::smatch m;
-    if (std::regex_search(text, m, std::regex("/v1/downloads/([A-Za-z0-9_-]{43})"))) token = m[1];
-    else if (std::regex_search(text, m, std::regex("\\b(\\d{6})\\b"))) code = m[1];
+    if (std::regex_search(text, m, std::regex("/v1/downloads/([A-Za-z0-9_-]{43})")))
+      token = m[1];
+    else if (std::regex_search(text, m, std::regex("\\b(\\d{6})\\b")))
+      code = m[1];
   }
   REQUIRE(code.size() == 6);
   REQUIRE(token.size() == 43);

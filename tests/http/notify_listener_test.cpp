@@ -70,13 +70,15 @@ bool VerifyRsa(EVP_PKEY* key, const std::string& body, const std::string& sig_b6
 
 }  // namespace
 
-TEST_CASE("listener: status webhooks are signed; OpenDSR callbacks carry a verifiable RSA signature", "[notify][listener]") {
+TEST_CASE("listener: status webhooks are signed; OpenDSR callbacks carry a verifiable RSA signature",
+          "[notify][listener]") {
   PinClock pin(kT0);
   setenv("LETHE_TEST_HOOK_SECRET2", "hook-secret-2", 1);
   Receiver hooks, callbacks;
-  World w(json{{"webhooks", json::array({{{"url", hooks.url()}, {"secret_env", "LETHE_TEST_HOOK_SECRET2"}}})},
-               {"opendsr", {{"private_key_file", "opendsr.pem"}, {"controller_id", "ctl-1"},
-                            {"allow_callback_hosts", {"127.0.0.1"}}}}});
+  World w(json{
+      {"webhooks", json::array({{{"url", hooks.url()}, {"secret_env", "LETHE_TEST_HOOK_SECRET2"}}})},
+      {"opendsr",
+       {{"private_key_file", "opendsr.pem"}, {"controller_id", "ctl-1"}, {"allow_callback_hosts", {"127.0.0.1"}}}}});
   EVP_PKEY* key = EVP_RSA_gen(2048);
   REQUIRE(key != nullptr);
   {
@@ -194,8 +196,8 @@ TEST_CASE("listener: completed erasure notifies every Art. 19 recipient and audi
 
 TEST_CASE("listener: an unreachable Art. 19 recipient ends as an audited failure", "[notify][listener]") {
   PinClock pin(kT0);
-  World w(json::object(), json::array({{{"name", "gone"},
-                                        {"webhook", "http://127.0.0.1:" + std::to_string(DeadPort()) + "/x"}}}));
+  World w(json::object(),
+          json::array({{{"name", "gone"}, {"webhook", "http://127.0.0.1:" + std::to_string(DeadPort()) + "/x"}}}));
   Service svc(w);
   NewRequest in;
   in.type = RequestType::kRestriction;
@@ -312,10 +314,12 @@ TEST_CASE("listener: operators hear of a failed request, once per failure", "[no
   REQUIRE(r.ok());
   REQUIRE(svc.wf.Act(r->id, Action::kApprove, "alice", "").ok());
   REQUIRE(svc.wf.Start(r->id, "test-worker#1", std::chrono::seconds(60)).ok());
-  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<Outcome>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(
+      svc.wf.Finish(r->id, "test-worker#1", Result<Outcome>(Status::Unavailable("connector app unreachable"))).ok());
   REQUIRE(svc.wf.Act(r->id, Action::kRetry, "alice", "").ok());
   REQUIRE(svc.wf.Start(r->id, "test-worker#1", std::chrono::seconds(60)).ok());
-  REQUIRE(svc.wf.Finish(r->id, "test-worker#1", Result<Outcome>(Status::Unavailable("connector app unreachable"))).ok());
+  REQUIRE(
+      svc.wf.Finish(r->id, "test-worker#1", Result<Outcome>(Status::Unavailable("connector app unreachable"))).ok());
   svc.Tick(kT0);
   svc.Tick(kT0 + std::chrono::minutes(1));
   auto mails = MailsTo(ops, 3);

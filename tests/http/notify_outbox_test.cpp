@@ -15,9 +15,7 @@ namespace {
 
 const Time kT0 = FromUnix(1795000000);  // 2026-11-18
 
-json SmtpNotify() {
-  return {{"smtp", {{"url", ServiceEnv("LETHE_SMTP_URL")}, {"from", "privacy@example.test"}}}};
-}
+json SmtpNotify() { return {{"smtp", {{"url", ServiceEnv("LETHE_SMTP_URL")}, {"from", "privacy@example.test"}}}}; }
 
 std::unique_ptr<Notifier> MakeNotifier(const Config& c) {
   auto n = Notifier::Create(c);
@@ -183,7 +181,8 @@ TEST_CASE("outbox: one dead receiver costs one attempt per delivery run, not one
 }
 
 TEST_CASE("outbox: unreachable SMTP server is retried, not lost", "[notify][outbox]") {
-  World w(json{{"smtp", {{"url", "smtp://127.0.0.1:" + std::to_string(DeadPort())}, {"from", "privacy@example.test"}}}});
+  World w(
+      json{{"smtp", {{"url", "smtp://127.0.0.1:" + std::to_string(DeadPort())}, {"from", "privacy@example.test"}}}});
   auto n = MakeNotifier(w.config);
   REQUIRE(*Enqueue(*w.store, "mail:down", Mail("x@example.test", "s", "b"), kT0));
   auto d = Deliver(*w.store, *n, kT0);
@@ -252,7 +251,8 @@ TEST_CASE("outbox: two processes delivering at once send each message once", "[n
   auto n2 = MakeNotifier(w.config);
   const int kMessages = 30;
   for (int i = 0; i < kMessages; ++i) {
-    REQUIRE(*Enqueue(*w.store, "hook:race:" + std::to_string(i), Hook(rx.url(), "{\"i\":" + std::to_string(i) + "}"), kT0));
+    REQUIRE(
+        *Enqueue(*w.store, "hook:race:" + std::to_string(i), Hook(rx.url(), "{\"i\":" + std::to_string(i) + "}"), kT0));
   }
   DeliveryStats s1, s2;
   std::thread a([&] { s1 = *Deliver(*w.store, *n1, kT0); });

@@ -137,7 +137,8 @@ TEST_CASE("scheduler: CCPA receipt is acknowledged to the subject once", "[notif
   CHECK(text.find(r.due_date) != std::string::npos);
 }
 
-TEST_CASE("scheduler: CCPA request without email: operators are warned before the acknowledgement date", "[notify][scheduler]") {
+TEST_CASE("scheduler: CCPA request without email: operators are warned before the acknowledgement date",
+          "[notify][scheduler]") {
   const std::string ops = "ops-" + RandomTag() + "@example.test";
   World w(Notify(ops));
   NewRequest in;

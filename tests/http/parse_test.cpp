@@ -226,13 +226,13 @@ TEST_CASE("ParseOpenDsrCreateRequest", "[http][parse]") {
   const std::string ids = R"("subject_identities":[{"identity_type":"email","identity_value":"ada@example.com"}])";
   const std::string head = R"({"subject_request_id":")" + srid + R"(","subject_request_type":"erasure",)";
 
-  Result<NewRequest> ok = ParseOpenDsrCreateRequest(
-      R"({"api_version":"2.0","regulation":"gdpr","subject_request_id":")" + srid +
-          R"(","subject_request_type":"portability","submitted_time":"2026-01-10T11:00:00Z",
+  Result<NewRequest> ok =
+      ParseOpenDsrCreateRequest(R"({"api_version":"2.0","regulation":"gdpr","subject_request_id":")" + srid +
+                                    R"(","subject_request_type":"portability","submitted_time":"2026-01-10T11:00:00Z",
              "subject_identities":[{"identity_type":"email","identity_value":"ada@example.com","identity_format":"raw"},
                                    {"identity_type":"controller_customer_id","identity_value":"c-42"}],
              "status_callback_urls":["https://controller.example/cb"],"property_id":"p","extensions":{}})",
-      now, check);
+                                now, check);
   REQUIRE(ok.ok());
   CHECK(ok->type == RequestType::kPortability);
   CHECK(ok->regulation == Regulation::kGdpr);
@@ -266,10 +266,16 @@ TEST_CASE("ParseOpenDsrCreateRequest", "[http][parse]") {
         "/subject_identities/0/x");
   CHECK(field(head + R"("subject_identities":[{"identity_value":"a@b.c"}]})") == "/subject_identities/0/identity_type");
   CHECK(field(head + R"("subject_identities":[{"identity_type":"email"}]})") == "/subject_identities/0/identity_value");
-  CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c","identity_format":"sha256"}]})") ==
-        "/subject_identities/0/identity_format");
-  CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c"},{"identity_type":"phone","identity_value":"1"}]})") ==
-        "/subject_identities/1/identity_type");
+  CHECK(
+      field(
+          head +
+          R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c","identity_format":"sha256"}]})") ==
+      "/subject_identities/0/identity_format");
+  CHECK(
+      field(
+          head +
+          R"("subject_identities":[{"identity_type":"email","identity_value":"a@b.c"},{"identity_type":"phone","identity_value":"1"}]})") ==
+      "/subject_identities/1/identity_type");
   CHECK(field(head + R"("subject_identities":[{"identity_type":"email","identity_value":"not-an-address"}]})") ==
         "/subject_identities/0/identity_value");
   CHECK(field(head + R"("subject_identities":[{"identity_type":"controller_customer_id","identity_value":")" +

@@ -10,8 +10,8 @@ using namespace lethe::testing;
 
 TEST_CASE("only an admin stops a running request, with a reason", "[http][inbox][lease]") {
   Harness h;
-  json body = {{"type", "access"}, {"regulation", "gdpr"}, {"subject", {{"email", "stuck@example.com"}}},
-               {"verified", true}};
+  json body = {
+      {"type", "access"}, {"regulation", "gdpr"}, {"subject", {{"email", "stuck@example.com"}}}, {"verified", true}};
   const std::string id = h.Post("/v1/requests", kOperatorKey, body).Json()["id"];
   const std::string base = "/v1/requests/" + id;
   REQUIRE(h.Post(base + "/approve", kOperatorKey, json()).status == 200);

@@ -10,9 +10,9 @@ using namespace lethe::testing;
 
 TEST_CASE("an emailed code proves the email only, not the user id the request also claims", "[trust][identity]") {
   Harness h;
-  Response created = h.Post("/v1/requests", kOperatorKey,
-                            {{"type", "access"}, {"channel", "email"},
-                             {"subject", {{"email", "eve@evil.test"}, {"user_id", "42"}}}});
+  Response created =
+      h.Post("/v1/requests", kOperatorKey,
+             {{"type", "access"}, {"channel", "email"}, {"subject", {{"email", "eve@evil.test"}, {"user_id", "42"}}}});
   REQUIRE(created.status == 201);
   const std::string id = created.Json()["id"];
   CHECK(created.Json()["unverified_identities"] == json::array({"email", "user_id"}));
@@ -70,9 +70,9 @@ TEST_CASE("after an erasure the subject's earlier exports are gone and their lin
   CHECK(Call(h.port, bhttp::verb::get, "/v1/downloads/" + *link).status == 200);
 
   // The erasure, filed and verified by an operator for the same person.
-  Response erasure = h.Post("/v1/requests", kOperatorKey,
-                            {{"type", "erasure"}, {"verified", true},
-                             {"subject", {{"email", "ada@example.com"}, {"user_id", "u-ada"}}}});
+  Response erasure = h.Post(
+      "/v1/requests", kOperatorKey,
+      {{"type", "erasure"}, {"verified", true}, {"subject", {{"email", "ada@example.com"}, {"user_id", "u-ada"}}}});
   REQUIRE(erasure.status == 201);
   const std::string erasure_id = erasure.Json()["id"];
   REQUIRE(h.Post("/v1/requests/" + erasure_id + "/approve", kOperatorKey, json::object()).status == 200);

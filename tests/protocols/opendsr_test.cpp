@@ -88,8 +88,8 @@ TEST_CASE("OpenDSR 2.0 cancel: 202 Accepted, received_time is the cancellation's
 TEST_CASE("OpenDSR 2.0 subject_request_id: a UUID, scoped to the operator key", "[protocols][opendsr]") {
   Harness h;
   // "subject_request_id: a UUID v4 string" (OpenDSR 2.0 request object).
-  for (const std::string bad : {"b1", "not-a-uuid", "a7551968d5d644b29831815ac9017798", "a7551968-d5d6-44b2-9831-815ac901779g",
-                                "../../a7551968-d5d6-44b2-9831-815ac9017798"}) {
+  for (const std::string bad : {"b1", "not-a-uuid", "a7551968d5d644b29831815ac9017798",
+                                "a7551968-d5d6-44b2-9831-815ac901779g", "../../a7551968-d5d6-44b2-9831-815ac9017798"}) {
     INFO(bad);
     Response r = h.Post("/opendsr/requests", kOperatorKey, NewOpenDsr(bad));
     CHECK(r.status == 400);
@@ -100,7 +100,7 @@ TEST_CASE("OpenDSR 2.0 subject_request_id: a UUID, scoped to the operator key", 
   REQUIRE(h.Post("/opendsr/requests", kOperatorKey, NewOpenDsr()).status == 201);
   const std::string path = std::string("/opendsr/requests/") + kId;
   CHECK(h.Get(path, kOperatorKey).status == 200);
-  CHECK(h.Get(path, kAdminKey).status == 404);     // another key: not even its existence
+  CHECK(h.Get(path, kAdminKey).status == 404);  // another key: not even its existence
   CHECK(h.Get(path, kAuditorKey).status == 404);
   CHECK(h.Delete(path, kAdminKey).status == 404);  // and it cannot cancel it
   CHECK(h.Get(path, kOperatorKey).Json()["request_status"] == "pending");
@@ -143,9 +143,14 @@ TEST_CASE("OpenDSR identities get the inbox's validation", "[protocols][opendsr]
     std::string type, value;
   };
   const std::vector<Case> cases = {
-      {"email", "no-at-sign.example.com"}, {"email", "a@b@example.com"},       {"email", "line\nbreak@example.com"},
-      {"email", "space @example.com"},     {"email", "@example.com"},          {"controller_customer_id", "42\r\nX: y"},
-      {"controller_customer_id", std::string("4\0002", 3)}, {"controller_customer_id", std::string(300, '9')},
+      {"email", "no-at-sign.example.com"},
+      {"email", "a@b@example.com"},
+      {"email", "line\nbreak@example.com"},
+      {"email", "space @example.com"},
+      {"email", "@example.com"},
+      {"controller_customer_id", "42\r\nX: y"},
+      {"controller_customer_id", std::string("4\0002", 3)},
+      {"controller_customer_id", std::string(300, '9')},
   };
   for (const Case& c : cases) {
     INFO(c.type << " " << json(c.value).dump());
@@ -174,12 +179,12 @@ TEST_CASE("OpenDSR status_callback_urls: https to public hosts only, unless allo
     return h.Post("/opendsr/requests", kOperatorKey, b);
   };
   // Contract §4: https only; no loopback/private/link-local after resolution.
-  for (const std::string bad : {"http://93.184.215.14/cb", "ftp://93.184.215.14/cb", "https://localhost/cb",
-                                "https://127.0.0.2/cb", "https://10.1.2.3/cb", "https://172.16.0.1/cb",
-                                "https://192.168.1.1/cb", "https://169.254.169.254/latest/meta-data",
-                                "https://100.64.0.1/cb", "https://0.0.0.0/cb", "https://[::1]/cb",
-                                "https://[fe80::1]/cb", "https://[fd00::1]/cb", "https://[::ffff:127.0.0.1]/cb",
-                                "https://user@93.184.215.14/cb", "https:///cb", "not a url"}) {
+  for (const std::string bad :
+       {"http://93.184.215.14/cb", "ftp://93.184.215.14/cb", "https://localhost/cb", "https://127.0.0.2/cb",
+        "https://10.1.2.3/cb", "https://172.16.0.1/cb", "https://192.168.1.1/cb",
+        "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/cb", "https://0.0.0.0/cb", "https://[::1]/cb",
+        "https://[fe80::1]/cb", "https://[fd00::1]/cb", "https://[::ffff:127.0.0.1]/cb",
+        "https://user@93.184.215.14/cb", "https:///cb", "not a url"}) {
     INFO(bad);
     Response r = post(bad);
     CHECK(r.status == 400);

@@ -16,7 +16,8 @@ using bhttp::verb;
 TEST_CASE("Prometheus text format 0.0.4: /metrics is well-formed", "[protocols][prometheus]") {
   Harness h;
   // Some state to count.
-  REQUIRE(Call(h.port, verb::post, "/v1/requests", json{{"type", "access"}, {"subject", {{"email", "prom@example.com"}}}, {"verified", true}}.dump(),
+  REQUIRE(Call(h.port, verb::post, "/v1/requests",
+               json{{"type", "access"}, {"subject", {{"email", "prom@example.com"}}}, {"verified", true}}.dump(),
                {{"Authorization", Bearer(kOperatorKey)}})
               .status == 201);
   Response r = Call(h.port, verb::get, "/metrics", "", {{"Authorization", Bearer(kOperatorKey)}});

@@ -24,7 +24,7 @@ namespace lethe::testing {
 
 struct RawResponse {
   unsigned status = 0;
-  std::string head;  // status line and header fields, as sent
+  std::string head;                            // status line and header fields, as sent
   std::map<std::string, std::string> headers;  // names lower-cased; last one wins
   std::string body;
   size_t CountHeader(const std::string& lower_name) const {

@@ -22,8 +22,8 @@ using namespace lethe::testing;
 namespace {
 
 std::string Token(const json& header) {
-  json p = {{"sub", "u-1"}, {"email", "jws@example.com"}, {"iss", kIssuer}, {"aud", kAudience},
-            {"exp", ToUnix(Now()) + 600}};
+  json p = {
+      {"sub", "u-1"}, {"email", "jws@example.com"}, {"iss", kIssuer}, {"aud", kAudience}, {"exp", ToUnix(Now()) + 600}};
   return http::SignJwt(p, kJwtSecret, header);
 }
 
@@ -75,7 +75,8 @@ Run RunLethe(const std::vector<std::string>& args, const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("RFC 7515 §4.1.11: a token whose crit names an extension Lethe does not implement is refused", "[protocols][rfc7515]") {
+TEST_CASE("RFC 7515 §4.1.11: a token whose crit names an extension Lethe does not implement is refused",
+          "[protocols][rfc7515]") {
   Harness h;
   const json plain = {{"alg", "HS256"}, {"typ", "JWT"}};
   REQUIRE(h.Get("/v1/self/requests", Token(plain)).status == 200);

@@ -23,8 +23,8 @@ TEST_CASE("RFC 9110 §9.3.2: HEAD is answered wherever GET is, with GET's header
   const std::vector<Case> cases = {
       {"/healthz", ""},
       {"/opendsr/discovery", ""},
-      {"/inbox/", ""},                  // a static file (streamed from disk)
-      {"/v1/requests", kAuditorKey},    // an authenticated JSON list
+      {"/inbox/", ""},                // a static file (streamed from disk)
+      {"/v1/requests", kAuditorKey},  // an authenticated JSON list
   };
   for (const Case& c : cases) {
     INFO("target " << c.target);
@@ -130,7 +130,8 @@ TEST_CASE("RFC 9110 §10.1.1: Expect: 100-continue gets 100 before the body is s
   }
 }
 
-TEST_CASE("RFC 9110 §10.1.1: a final status is sent instead of 100 when the header already decides", "[protocols][rfc9110]") {
+TEST_CASE("RFC 9110 §10.1.1: a final status is sent instead of 100 when the header already decides",
+          "[protocols][rfc9110]") {
   Harness h;
   const std::string hdr = "Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n";
   struct Case {
@@ -146,7 +147,8 @@ TEST_CASE("RFC 9110 §10.1.1: a final status is sent instead of 100 when the hea
       {Req("PUT", "/v1/requests", hdr), 405},
       // Over the body limit: 413 (§15.5.14) before any of it is sent.
       {Req("POST", "/v1/requests",
-           "Content-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\nAuthorization: Bearer " +
+           "Content-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\nAuthorization: "
+           "Bearer " +
                std::string(kOperatorKey) + "\r\n"),
        413},
   };

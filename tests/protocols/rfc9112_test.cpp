@@ -128,7 +128,9 @@ TEST_CASE("RFC 9112 §9.3: keep-alive connections carry several requests", "[pro
   Harness h;
   RawConn conn(h.port);
   // §9.3.2: pipelined requests are answered in order.
-  conn.Send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n");
+  conn.Send(
+      "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: "
+      "a\r\n\r\n");
   CHECK(conn.Read().status == 200);
   CHECK(conn.Read(true).status == 200);
   CHECK(conn.Read().status == 404);

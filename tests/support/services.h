@@ -74,10 +74,11 @@ inline nlohmann::json ChromaCall(const std::string& method, const std::string& p
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (!body.is_null()) curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-    static_cast<std::string*>(ud)->append(p, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+        static_cast<std::string*>(ud)->append(p, s * n);
+        return s * n;
+      });
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
   CURLcode rc = curl_easy_perform(c);
   long status = 0;

@@ -57,7 +57,7 @@ inline std::string ServiceEnv(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) {
     FAIL(name << " is not set: start the test services with "
-              "`bash scripts/services.sh start && set -a && . tests/services/.run/env && set +a`");
+                 "`bash scripts/services.sh start && set -a && . tests/services/.run/env && set +a`");
   }
   return v;
 }

@@ -10,9 +10,13 @@
 using namespace lethe::util;
 
 TEST_CASE("base64: RFC 4648 §10 test vectors, standard and url-safe") {
-  const std::pair<const char*, const char*> kVectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},       {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> kVectors[] = {{"", ""},
+                                                          {"f", "Zg=="},
+                                                          {"fo", "Zm8="},
+                                                          {"foo", "Zm9v"},
+                                                          {"foob", "Zm9vYg=="},
+                                                          {"fooba", "Zm9vYmE="},
+                                                          {"foobar", "Zm9vYmFy"}};
   for (auto [plain, encoded] : kVectors) {
     INFO(plain);
     CHECK(Base64Encode(plain) == encoded);
@@ -30,11 +34,11 @@ TEST_CASE("base64: RFC 4648 §10 test vectors, standard and url-safe") {
 
 TEST_CASE("base64url decoding is strict: one value, one encoding") {
   std::string out;
-  CHECK_FALSE(Base64UrlDecode("Zm9v=", &out));   // padding is not part of JWT base64url
-  CHECK_FALSE(Base64UrlDecode("+/8", &out));     // standard alphabet
-  CHECK_FALSE(Base64UrlDecode("Zm9vY", &out));   // length 4k+1 cannot occur
-  CHECK_FALSE(Base64UrlDecode("Zh", &out));      // "f" is "Zg": leftover bits must be zero
-  CHECK_FALSE(Base64UrlDecode("Zm 9v", &out));   // no white space
+  CHECK_FALSE(Base64UrlDecode("Zm9v=", &out));  // padding is not part of JWT base64url
+  CHECK_FALSE(Base64UrlDecode("+/8", &out));    // standard alphabet
+  CHECK_FALSE(Base64UrlDecode("Zm9vY", &out));  // length 4k+1 cannot occur
+  CHECK_FALSE(Base64UrlDecode("Zh", &out));     // "f" is "Zg": leftover bits must be zero
+  CHECK_FALSE(Base64UrlDecode("Zm 9v", &out));  // no white space
   CHECK(Base64UrlDecode("Zg", &out));
   CHECK(out == "f");
   std::string all;
@@ -47,9 +51,9 @@ TEST_CASE("percent-encoding keeps only RFC 3986 unreserved characters") {
   CHECK(PercentEncode("AZaz09-._~") == "AZaz09-._~");
   CHECK(PercentEncode("a b/c") == "a%20b%2Fc");
   CHECK(PercentEncode("a b/c", true) == "a%20b/c");
-  CHECK(PercentEncode("ü") == "%C3%BC");          // UTF-8 bytes, upper-case hex (SigV4 wants upper)
-  CHECK(PercentEncode("%2F") == "%252F");         // already-encoded text is encoded again
-  CHECK(PercentEncode("../x") == "..%2Fx");       // a dot segment cannot become a path step
+  CHECK(PercentEncode("ü") == "%C3%BC");     // UTF-8 bytes, upper-case hex (SigV4 wants upper)
+  CHECK(PercentEncode("%2F") == "%252F");    // already-encoded text is encoded again
+  CHECK(PercentEncode("../x") == "..%2Fx");  // a dot segment cannot become a path step
   CHECK(PercentEncode(std::string("a\0b", 3)) == "a%00b");
 }
 
@@ -62,10 +66,10 @@ TEST_CASE("names: one rule each, ASCII only") {
       {"users", true, true, true},
       {"user_id", true, true, true},
       {"a-b", true, false, true},
-      {"9lives", true, false, true},       // SQL identifiers cannot start with a digit
+      {"9lives", true, false, true},  // SQL identifiers cannot start with a digit
       {"_x", true, true, true},
       {"a.b", false, false, true},
-      {"a..b", false, false, false},       // never a step upward
+      {"a..b", false, false, false},  // never a step upward
       {"..", false, false, false},
       {"", false, false, false},
       {"a b", false, false, false},

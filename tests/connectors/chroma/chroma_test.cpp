@@ -208,9 +208,8 @@ TEST_CASE("chroma: Find pages through many entries and stops on a sink error", "
   CHECK(seen.size() == 250);
 
   calls = 0;
-  s = conn->Find(conn->collections()[0], {{"user_id", {"7"}}}, [&](const Item&) {
-    return ++calls == 5 ? Status::Io("stop here") : Status::Ok();
-  });
+  s = conn->Find(conn->collections()[0], {{"user_id", {"7"}}},
+                 [&](const Item&) { return ++calls == 5 ? Status::Io("stop here") : Status::Ok(); });
   CHECK(s.message() == "stop here");
   CHECK(calls == 5);
 }

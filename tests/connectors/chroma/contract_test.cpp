@@ -27,7 +27,9 @@ class ChromaWorld : public lethe::contract::World {
   json Config(const json& erase, const json& retain) const override {
     json c = lethe::contract::WithErase(
         {{"name", coll_.name()}, {"where", {{"owner", "{app.users.id}"}}}, {"portable", true}}, erase, retain);
-    return {{"name", "vectors"}, {"type", "chroma"}, {"url", lethe::test::ServiceEnv("LETHE_CHROMA_URL")},
+    return {{"name", "vectors"},
+            {"type", "chroma"},
+            {"url", lethe::test::ServiceEnv("LETHE_CHROMA_URL")},
             {"collections", {c}}};
   }
   lethe::Match MatchOwner(const std::string& id) const override { return {{"owner", {id}}}; }

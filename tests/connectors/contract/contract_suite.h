@@ -34,7 +34,7 @@ namespace lethe::contract {
 // (the subject's user id). "42" has two items; "420" and "4" share its
 // digits; kQuoted is full of delimiters; "43" is another subject.
 struct Row {
-  std::string id;       // a name for the item, unique in the world
+  std::string id;  // a name for the item, unique in the world
   std::string owner;
   std::string body;     // what the export shows (a column, a document, an object's content)
   std::string created;  // the date retention counts from
@@ -44,9 +44,9 @@ inline constexpr char kQuoted[] = "q\"u'o,t{e}d";
 
 inline const std::vector<Row>& Rows() {
   static const std::vector<Row> rows = {
-      {"a", "42", "ada one", "2025-01-01"},  {"b", "42", "ada two", "2025-01-02"},
+      {"a", "42", "ada one", "2025-01-01"},      {"b", "42", "ada two", "2025-01-02"},
       {"c", "420", "four-twenty", "2025-01-03"}, {"d", "4", "four", "2025-01-04"},
-      {"e", kQuoted, "quoted", "2025-01-05"},  {"f", "43", "bob", "2025-01-06"},
+      {"e", kQuoted, "quoted", "2025-01-05"},    {"f", "43", "bob", "2025-01-06"},
   };
   return rows;
 }
@@ -86,8 +86,9 @@ inline nlohmann::json WithErase(nlohmann::json collection, const nlohmann::json&
 class TableWorld : public World {
  public:
   static nlohmann::json Items(const nlohmann::json& erase, const nlohmann::json& retain) {
-    return WithErase({{"name", "items"}, {"primary_key", "id"}, {"identity", {{"user_id", "owner"}}}, {"portable", true}},
-                     erase, retain);
+    return WithErase(
+        {{"name", "items"}, {"primary_key", "id"}, {"identity", {{"user_id", "owner"}}}, {"portable", true}}, erase,
+        retain);
   }
   Match MatchOwner(const std::string& id) const override { return {{"owner", {id}}}; }
   std::string Body(Connector&, const CollectionSpec&, const Item& item) const override {
@@ -432,10 +433,35 @@ inline void StopsWhenTheSinkSaysSo(World& w) {
 // themselves: here, nothing. Refusing one (kInvalid) is fine; widening is not.
 inline void ValuesNeverWidenAMatch(World& w) {
   Built b = Make(w);
-  const std::vector<std::string> values = {
-      "%", "4%", "_", "4_", "*", "4*", "4?", "4[0-9]", ".*", "42' OR '1'='1", "42\" OR \"1\"=\"1",
-      "4,2", "{42}", "{\"42\"}", "42)", "42;--", "q\"u'o", "q\"u'o,t{e}d\"", "42\\", "4\\2", "{\"$ne\": \"\"}",
-      "$ne", "[\"42\"]", "42 ", " 42", "042", "42.0", "420,42", "ada one"};
+  const std::vector<std::string> values = {"%",
+                                           "4%",
+                                           "_",
+                                           "4_",
+                                           "*",
+                                           "4*",
+                                           "4?",
+                                           "4[0-9]",
+                                           ".*",
+                                           "42' OR '1'='1",
+                                           "42\" OR \"1\"=\"1",
+                                           "4,2",
+                                           "{42}",
+                                           "{\"42\"}",
+                                           "42)",
+                                           "42;--",
+                                           "q\"u'o",
+                                           "q\"u'o,t{e}d\"",
+                                           "42\\",
+                                           "4\\2",
+                                           "{\"$ne\": \"\"}",
+                                           "$ne",
+                                           "[\"42\"]",
+                                           "42 ",
+                                           " 42",
+                                           "042",
+                                           "42.0",
+                                           "420,42",
+                                           "ada one"};
   for (const std::string& v : values) {
     INFO("value " << v);
     std::vector<std::string> keys;
@@ -454,21 +480,21 @@ inline void ValuesNeverWidenAMatch(World& w) {
 
 }  // namespace lethe::contract
 
-#define LETHE_CONTRACT_CASE(World, tags, name, fn)      \
+#define LETHE_CONTRACT_CASE(World, tags, name, fn)                              \
   TEST_CASE(#World " keeps the connector contract: " name, "[contract]" tags) { \
-    World w;                                             \
-    ::lethe::contract::fn(w);                            \
+    World w;                                                                    \
+    ::lethe::contract::fn(w);                                                   \
   }
 
 // Every case of the suite, for one World type.
-#define LETHE_CONNECTOR_CONTRACT(World, tags)                                                         \
-  LETHE_CONTRACT_CASE(World, tags, "find", FindsTheSubjectsItems)                                     \
-  LETHE_CONTRACT_CASE(World, tags, "export", ExportsWhatItFinds)                                      \
-  LETHE_CONTRACT_CASE(World, tags, "erase, idempotently", ErasesOnceAndOnlyTheSubject)                \
-  LETHE_CONTRACT_CASE(World, tags, "masks", MasksOrRefusesMasks)                                      \
-  LETHE_CONTRACT_CASE(World, tags, "keep and retention", KeepsWhatIsRetained)                         \
-  LETHE_CONTRACT_CASE(World, tags, "re-entry on the sink's thread", SinkMayReenterOnItsThread)        \
-  LETHE_CONTRACT_CASE(World, tags, "re-entry from another thread", SinkMayWaitForAnotherThread)       \
-  LETHE_CONTRACT_CASE(World, tags, "threads", ServesThreadsAtOnce)                                    \
-  LETHE_CONTRACT_CASE(World, tags, "cancellation", StopsWhenTheSinkSaysSo)                            \
+#define LETHE_CONNECTOR_CONTRACT(World, tags)                                                   \
+  LETHE_CONTRACT_CASE(World, tags, "find", FindsTheSubjectsItems)                               \
+  LETHE_CONTRACT_CASE(World, tags, "export", ExportsWhatItFinds)                                \
+  LETHE_CONTRACT_CASE(World, tags, "erase, idempotently", ErasesOnceAndOnlyTheSubject)          \
+  LETHE_CONTRACT_CASE(World, tags, "masks", MasksOrRefusesMasks)                                \
+  LETHE_CONTRACT_CASE(World, tags, "keep and retention", KeepsWhatIsRetained)                   \
+  LETHE_CONTRACT_CASE(World, tags, "re-entry on the sink's thread", SinkMayReenterOnItsThread)  \
+  LETHE_CONTRACT_CASE(World, tags, "re-entry from another thread", SinkMayWaitForAnotherThread) \
+  LETHE_CONTRACT_CASE(World, tags, "threads", ServesThreadsAtOnce)                              \
+  LETHE_CONTRACT_CASE(World, tags, "cancellation", StopsWhenTheSinkSaysSo)                      \
   LETHE_CONTRACT_CASE(World, tags, "values never widen a match", ValuesNeverWidenAMatch)

@@ -19,8 +19,8 @@ using lethe::Status;
 namespace {
 
 // Temp dirs and files: tests/support/support.h.
-using lethe::test::TempDir;
 using lethe::test::ReadFile;
+using lethe::test::TempDir;
 using lethe::test::WriteFile;
 
 lethe::Result<std::unique_ptr<lethe::Connector>> Make(const nlohmann::json& cfg, const std::string& base) {
@@ -118,8 +118,8 @@ TEST_CASE("filesystem config errors name the field", "[filesystem]") {
   cfg["objects"][0]["mask"] = true;
   CHECK(field(cfg) == "/connectors/1/objects/0/mask");
 
-  CHECK(field(Config("uploads/")) == "/connectors/1/objects/0/prefix");          // no placeholder
-  CHECK(field(Config("{app.users.id}")) == "/connectors/1/objects/0/prefix");    // would match "420"
+  CHECK(field(Config("uploads/")) == "/connectors/1/objects/0/prefix");        // no placeholder
+  CHECK(field(Config("{app.users.id}")) == "/connectors/1/objects/0/prefix");  // would match "420"
   CHECK(field(Config("../{app.users.id}/")) == "/connectors/1/objects/0/prefix");
   CHECK(field(Config("/abs/{app.users.id}/")) == "/connectors/1/objects/0/prefix");
   CHECK(field(Config("a\\{app.users.id}/")) == "/connectors/1/objects/0/prefix");
@@ -166,10 +166,13 @@ TEST_CASE("filesystem prefix is a string prefix that respects the placeholder's 
 TEST_CASE("filesystem items carry key, size and modification time", "[filesystem]") {
   World w;
   std::vector<Item> items;
-  REQUIRE(w.conn->Find(w.conn->collections()[0], Prefix({"42/photos/"}), [&](const Item& it) {
-    items.push_back(it);
-    return Status::Ok();
-  }).ok());
+  REQUIRE(w.conn
+              ->Find(w.conn->collections()[0], Prefix({"42/photos/"}),
+                     [&](const Item& it) {
+                       items.push_back(it);
+                       return Status::Ok();
+                     })
+              .ok());
   REQUIRE(items.size() == 1);
   CHECK(items[0].key == "42/photos/a.jpg");
   CHECK(items[0].size == 1000);
@@ -178,16 +181,16 @@ TEST_CASE("filesystem items carry key, size and modification time", "[filesystem
   CHECK(items[0].fields["modified"].get<std::string>().size() == 20);  // 2026-01-31T10:00:00Z
 
   // A sink error stops the scan and is returned.
-  Status st = w.conn->Find(w.conn->collections()[0], Prefix({"42/"}),
-                           [](const Item&) { return Status::Io("disk full"); });
+  Status st =
+      w.conn->Find(w.conn->collections()[0], Prefix({"42/"}), [](const Item&) { return Status::Io("disk full"); });
   CHECK(st.code() == lethe::Code::kIo);
 }
 
 TEST_CASE("filesystem refuses prefixes and keys that leave the root", "[filesystem]") {
   World w;
   const auto& c = w.conn->collections()[0];
-  for (std::string bad : std::vector<std::string>{"../", "../outside/", "/etc/", "42/../../outside/", "./", ".", "42//", "a\\b/", "",
-                          std::string("42\0/", 3)}) {
+  for (std::string bad : std::vector<std::string>{"../", "../outside/", "/etc/", "42/../../outside/", "./", ".", "42//",
+                                                  "a\\b/", "", std::string("42\0/", 3)}) {
     INFO("prefix " << bad);
     auto keys = Keys(*w.conn, Prefix({bad}));
     CHECK_FALSE(keys.ok());
@@ -227,10 +230,13 @@ TEST_CASE("filesystem never follows symlinks out of the root", "[filesystem]") {
   Item it;
   it.key = "42/stolen.txt";
   std::string got;
-  CHECK_FALSE(w.conn->ReadObject(c, it, [&](std::string_view s) {
-    got += s;
-    return Status::Ok();
-  }).ok());
+  CHECK_FALSE(w.conn
+                  ->ReadObject(c, it,
+                               [&](std::string_view s) {
+                                 got += s;
+                                 return Status::Ok();
+                               })
+                  .ok());
   CHECK(got.empty());
 
   // Deleting it removes the link, never the target.
@@ -250,29 +256,35 @@ TEST_CASE("filesystem streams object content in bounded chunks", "[filesystem]")
   it.key = "42/big.bin";
   std::string got;
   size_t chunks = 0, largest = 0;
-  REQUIRE(w.conn->ReadObject(w.conn->collections()[0], it, [&](std::string_view s) {
-    ++chunks;
-    largest = std::max(largest, s.size());
-    got.append(s);
-    return Status::Ok();
-  }).ok());
+  REQUIRE(w.conn
+              ->ReadObject(w.conn->collections()[0], it,
+                           [&](std::string_view s) {
+                             ++chunks;
+                             largest = std::max(largest, s.size());
+                             got.append(s);
+                             return Status::Ok();
+                           })
+              .ok());
   CHECK(got == big);
   CHECK(chunks >= 5);
   CHECK(largest <= 64 * 1024);
 
   it.key = "42/missing.bin";
-  CHECK(w.conn->ReadObject(w.conn->collections()[0], it, [](std::string_view) { return Status::Ok(); })
-            .code() == lethe::Code::kNotFound);
+  CHECK(w.conn->ReadObject(w.conn->collections()[0], it, [](std::string_view) { return Status::Ok(); }).code() ==
+        lethe::Code::kNotFound);
 }
 
 TEST_CASE("filesystem erase deletes the subject's files and the directories they leave empty", "[filesystem]") {
   World w;
   const auto& c = w.conn->collections()[0];
   std::vector<std::string> keys;
-  REQUIRE(w.conn->Find(c, Prefix({"42/"}), [&](const Item& it) {
-    keys.push_back(it.key);
-    return Status::Ok();
-  }).ok());
+  REQUIRE(w.conn
+              ->Find(c, Prefix({"42/"}),
+                     [&](const Item& it) {
+                       keys.push_back(it.key);
+                       return Status::Ok();
+                     })
+              .ok());
   REQUIRE(keys.size() == 2);
 
   auto r = w.conn->Erase(c, Prefix({"42/"}), keys, c.erase);

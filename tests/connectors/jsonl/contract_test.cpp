@@ -18,9 +18,9 @@ class JsonlWorld : public lethe::contract::World {
 
   std::string type() const override { return "jsonl"; }
   json Config(const json& erase, const json& retain) const override {
-    return lethe::contract::WithErase({{"name", "logs"}, {"type", "jsonl"}, {"files", "logs/*.jsonl"},
-                                       {"match", {{"owner", "{identity.user_id}"}}}},
-                                      erase.is_null() ? json("drop") : erase, retain);
+    return lethe::contract::WithErase(
+        {{"name", "logs"}, {"type", "jsonl"}, {"files", "logs/*.jsonl"}, {"match", {{"owner", "{identity.user_id}"}}}},
+        erase.is_null() ? json("drop") : erase, retain);
   }
   lethe::ConnectorContext Context() const override { return lethe::test::Context(dir_.path().string()); }
   lethe::Match MatchOwner(const std::string& id) const override { return {{"owner", {id}}}; }

@@ -21,8 +21,8 @@ using lethe::Status;
 namespace {
 
 // Temp dirs and files: tests/support/support.h.
-using lethe::test::TempDir;
 using lethe::test::ReadFile;
+using lethe::test::TempDir;
 using lethe::test::WriteFile;
 
 ino_t Inode(const fs::path& p) {
@@ -32,12 +32,9 @@ ino_t Inode(const fs::path& p) {
 }
 
 nlohmann::json Config(nlohmann::json erase = "drop") {
-  return {{"name", "logs"},
-          {"type", "jsonl"},
-          {"files", "logs/*.jsonl"},
-          {"match", {{"user_id", "{app.users.id}"}, {"email", "{identity.email}"}}},
-          {"erase", erase},
-          {"categories", {"usage"}}};
+  return {{"name", "logs"},          {"type", "jsonl"},
+          {"files", "logs/*.jsonl"}, {"match", {{"user_id", "{app.users.id}"}, {"email", "{identity.email}"}}},
+          {"erase", erase},          {"categories", {"usage"}}};
 }
 
 lethe::Result<std::unique_ptr<lethe::Connector>> Make(const nlohmann::json& cfg, const std::string& base) {
@@ -48,8 +45,8 @@ const Match kAda = {{"user_id", {"42"}}, {"email", {"ada@example.com"}}};
 
 // Lines of the subject 42 / ada, of others, and lines that are not JSON objects.
 const char kApp[] =
-    "{\"ts\":1,\"user_id\":42,\"event\":\"login\",\"ip\":\"10.0.0.1\"}\n"     // 1: number match
-    "{\"ts\":2,\"user_id\":420,\"event\":\"login\",\"ip\":\"10.0.0.2\"}\n"    // 2: other
+    "{\"ts\":1,\"user_id\":42,\"event\":\"login\",\"ip\":\"10.0.0.1\"}\n"   // 1: number match
+    "{\"ts\":2,\"user_id\":420,\"event\":\"login\",\"ip\":\"10.0.0.2\"}\n"  // 2: other
     "not json at all, user_id 42\n"                                         // 3: malformed
     "\n"                                                                    // 4: blank
     "{\"ts\":3,\"email\":\"ada@example.com\",\"ip\":\"10.0.0.3\"}\n"        // 5: email match
@@ -74,10 +71,12 @@ struct World {
   const lethe::CollectionSpec& lines() const { return conn->collections()[0]; }
   std::vector<std::string> Keys(const Match& m = kAda) {
     std::vector<std::string> keys;
-    REQUIRE(conn->Find(lines(), m, [&](const Item& it) {
-      keys.push_back(it.key);
-      return Status::Ok();
-    }).ok());
+    REQUIRE(conn->Find(lines(), m,
+                       [&](const Item& it) {
+                         keys.push_back(it.key);
+                         return Status::Ok();
+                       })
+                .ok());
     return keys;
   }
 };
@@ -159,14 +158,17 @@ TEST_CASE("jsonl config errors name the field", "[jsonl]") {
 
 TEST_CASE("jsonl finds the subject's lines, streaming, and skips what is not JSON", "[jsonl]") {
   World w;
-  CHECK(w.Keys() == std::vector<std::string>{"logs/app.jsonl:1", "logs/app.jsonl:5", "logs/app.jsonl:7",
-                                             "logs/app.jsonl:8"});
+  CHECK(w.Keys() ==
+        std::vector<std::string>{"logs/app.jsonl:1", "logs/app.jsonl:5", "logs/app.jsonl:7", "logs/app.jsonl:8"});
   // The item is the parsed line.
   std::vector<Item> items;
-  REQUIRE(w.conn->Find(w.lines(), {{"email", {"ada@example.com"}}}, [&](const Item& it) {
-    items.push_back(it);
-    return Status::Ok();
-  }).ok());
+  REQUIRE(w.conn
+              ->Find(w.lines(), {{"email", {"ada@example.com"}}},
+                     [&](const Item& it) {
+                       items.push_back(it);
+                       return Status::Ok();
+                     })
+              .ok());
   REQUIRE(items.size() == 1);
   CHECK(items[0].fields["ip"] == "10.0.0.3");
 
@@ -196,8 +198,8 @@ TEST_CASE("jsonl drop rewrites only affected files, atomically, leaving other li
         "[42, \"ada@example.com\"]\n"
         "{\"ts\":6,\"user\":{\"user_id\":42}}\n"
         "{\"ts\":7,\"email\":\"bob@example.com\"}");
-  CHECK(Inode(app) != app_before);           // replaced by rename
-  CHECK(Inode(other) == other_before);       // untouched: nothing of the subject in it
+  CHECK(Inode(app) != app_before);      // replaced by rename
+  CHECK(Inode(other) == other_before);  // untouched: nothing of the subject in it
   CHECK(ReadFile(w.dir.path() / "logs/app.txt") == "{\"user_id\":42}\n");
   CHECK(TempFiles(w.dir.path() / "logs").empty());
   CHECK(w.Keys().empty());
@@ -269,7 +271,8 @@ TEST_CASE("jsonl keep changes nothing and mask is refused", "[jsonl]") {
 TEST_CASE("jsonl concurrent erasures of one file lose nothing", "[jsonl]") {
   TempDir d;
   std::string content;
-  for (int i = 0; i < 20000; ++i) content += "{\"user_id\":" + std::to_string(i % 4) + ",\"n\":" + std::to_string(i) + "}\n";
+  for (int i = 0; i < 20000; ++i)
+    content += "{\"user_id\":" + std::to_string(i % 4) + ",\"n\":" + std::to_string(i) + "}\n";
   WriteFile(d.path() / "logs/big.jsonl", content);
   auto c = Make(Config(), d.path().string());
   REQUIRE(c.ok());
@@ -307,8 +310,7 @@ TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
       bool ada = i % 1000 == 0;
       subject_lines += ada;
       ++total;
-      out << "{\"ts\":" << i << ",\"user_id\":" << (ada ? 42 : 1000 + i % 5000) << ",\"pad\":\"" << pad
-          << "\"}\n";
+      out << "{\"ts\":" << i << ",\"user_id\":" << (ada ? 42 : 1000 + i % 5000) << ",\"pad\":\"" << pad << "\"}\n";
     }
   }
   auto c = Make(Config(), d.path().string());
@@ -317,17 +319,19 @@ TEST_CASE("jsonl streams a 50 MB log with bounded memory", "[jsonl][large]") {
   const auto& spec = conn.collections()[0];
   long before = MaxRssKb();
   int64_t found = 0;
-  REQUIRE(conn.Find(spec, kAda, [&](const Item&) {
-    ++found;
-    return Status::Ok();
-  }).ok());
+  REQUIRE(conn.Find(spec, kAda,
+                    [&](const Item&) {
+                      ++found;
+                      return Status::Ok();
+                    })
+              .ok());
   CHECK(found == subject_lines);
   auto r = conn.Erase(spec, kAda, {}, spec.erase);
   REQUIRE(r.ok());
   CHECK(*r == subject_lines);
   long grown_mb = (MaxRssKb() - before) / 1024;
   INFO("peak RSS grew by " << grown_mb << " MB");
-#ifndef LETHE_SANITIZE  // ASan's shadow memory and quarantine make peak RSS meaningless
+#ifndef LETHE_SANITIZE   // ASan's shadow memory and quarantine make peak RSS meaningless
   CHECK(grown_mb < 20);  // the file is 50 MB: it was never held in memory
 #endif
 
@@ -351,10 +355,12 @@ TEST_CASE("jsonl globs are taken relative to a literal base directory", "[jsonl]
   auto c = Make(cfg, base.string());
   REQUIRE(c.ok());
   std::vector<std::string> keys;
-  REQUIRE((*c)->Find((*c)->collections()[0], kAda, [&](const Item& it) {
-    keys.push_back(it.key);
-    return Status::Ok();
-  }).ok());
+  REQUIRE((*c)->Find((*c)->collections()[0], kAda,
+                     [&](const Item& it) {
+                       keys.push_back(it.key);
+                       return Status::Ok();
+                     })
+              .ok());
   // a.jsonl is named twice (relative and absolute) but read once.
   CHECK(keys == std::vector<std::string>{"logs/a.jsonl:1", "logs/b.jsonl:1", "traces/t.jsonl:1"});
 
@@ -373,10 +379,10 @@ TEST_CASE("jsonl keeps CRLF endings and compares numbers as text", "[jsonl]") {
   TempDir d;
   fs::path log = d.path() / "logs/crlf.jsonl";
   WriteFile(log,
-        "{\"user_id\":42,\"ip\":\"1.1.1.1\"}\r\n"
-        "{\"user_id\":42.5,\"ip\":\"2.2.2.2\"}\r\n"
-        "{\"user_id\":18446744073709551615,\"ip\":\"3.3.3.3\"}\r\n"
-        "{\"user_id\":true,\"ip\":\"4.4.4.4\"}\r\n");
+            "{\"user_id\":42,\"ip\":\"1.1.1.1\"}\r\n"
+            "{\"user_id\":42.5,\"ip\":\"2.2.2.2\"}\r\n"
+            "{\"user_id\":18446744073709551615,\"ip\":\"3.3.3.3\"}\r\n"
+            "{\"user_id\":true,\"ip\":\"4.4.4.4\"}\r\n");
   auto c = Make(Config({{"redact", {"ip"}}}), d.path().string());
   REQUIRE(c.ok());
   const auto& spec = (*c)->collections()[0];

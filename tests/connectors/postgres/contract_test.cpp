@@ -20,7 +20,10 @@ class PostgresWorld : public lethe::contract::TableWorld {
 
   std::string type() const override { return "postgres"; }
   json Config(const json& erase, const json& retain) const override {
-    return {{"name", "app"}, {"type", "postgres"}, {"dsn_env", "LETHE_PG_DSN"}, {"schema", db_.name()},
+    return {{"name", "app"},
+            {"type", "postgres"},
+            {"dsn_env", "LETHE_PG_DSN"},
+            {"schema", db_.name()},
             {"collections", {Items(erase, retain)}}};
   }
 

@@ -82,8 +82,7 @@ TEST_CASE("executor over postgres: erasure deletes, masks retained rows, keeps, 
   // Retained for the tax law, masked.
   CHECK(pg.Text("SELECT name FROM invoices WHERE id = 500") == "<null>");
   CHECK(pg.Text("SELECT address FROM invoices WHERE id = 500") == "[redacted]");
-  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") ==
-        lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
+  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") == lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
   // The suppression list keeps its row.
   CHECK(pg.Text("SELECT email FROM newsletter WHERE id = 7") == "ada@example.com");
   // Bob is untouched.
@@ -100,18 +99,20 @@ TEST_CASE("executor over postgres: erasure deletes, masks retained rows, keeps, 
   // Again: nothing more changes, the hash is not hashed twice.
   auto again = lethe::testing::Receipt(w.MakeExec()->Execute(r));
   REQUIRE(again.ok());
-  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") ==
-        lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
+  CHECK(pg.Text("SELECT email FROM invoices WHERE id = 500") == lethe::exec::MaskHash(w.hash_key, "ada@example.com"));
   CHECK(pg.Text("SELECT count(*) FROM users") == "1");
 }
 
-TEST_CASE("executor over postgres: retention counts from a timestamptz column; expired rows go, the rest "
-          "are kept in the ledger and purged when due", "[postgres][executor][retention]") {
+TEST_CASE(
+    "executor over postgres: retention counts from a timestamptz column; expired rows go, the rest "
+    "are kept in the ledger and purged when due",
+    "[postgres][executor][retention]") {
   PgApp pg;
   // issued_at as PostgreSQL's own type: its text form ("2018-03-31 00:00:00+00") is what the period counts from.
   pg.Exec("ALTER TABLE invoices ALTER COLUMN issued_at TYPE timestamptz USING issued_at::timestamptz");
-  pg.Exec("INSERT INTO invoices VALUES (502, 1, 'Ada', '1 Main St', 'ada@example.com', '2018-03-31 00:00:00+00'),"
-          " (503, 1, 'Ada', '1 Main St', 'ada@example.com', '2026-03-31 09:00:00+02')");
+  pg.Exec(
+      "INSERT INTO invoices VALUES (502, 1, 'Ada', '1 Main St', 'ada@example.com', '2018-03-31 00:00:00+00'),"
+      " (503, 1, 'Ada', '1 Main St', 'ada@example.com', '2026-03-31 09:00:00+02')");
   World w;
   w.config.connectors = json::array({pg.Connector()});
   lethe::SetClockForTesting(*lethe::ParseRfc3339("2026-06-01T12:00:00Z"));

@@ -27,15 +27,19 @@ namespace {
 class Db {
  public:
   Db() {
-    Exec("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, address text, "
-         "active boolean, prefs jsonb, score numeric)");
-    Exec("CREATE TABLE applications (id integer PRIMARY KEY, user_id bigint, title text, embedding real[], "
-         "created_at timestamptz DEFAULT '2026-01-02T03:04:05Z')");
-    Exec("INSERT INTO users VALUES (1, 'ann@example.com', 'Ann', '1 Road', true, '{\"lang\": \"de\"}', 2.5),"
-         "(2, 'bob@example.com', 'Bob', '2 Street', false, NULL, NULL),"
-         "(3, 'o\"b\\{,}@example.com', 'Odd', NULL, NULL, NULL, NULL)");
-    Exec("INSERT INTO applications (id, user_id, title, embedding) VALUES "
-         "(10, 1, 'first', '{0.5,-1.25,3}'), (11, 1, 'second', NULL), (20, 2, 'bob''s', '{1,2,3}')");
+    Exec(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, address text, "
+        "active boolean, prefs jsonb, score numeric)");
+    Exec(
+        "CREATE TABLE applications (id integer PRIMARY KEY, user_id bigint, title text, embedding real[], "
+        "created_at timestamptz DEFAULT '2026-01-02T03:04:05Z')");
+    Exec(
+        "INSERT INTO users VALUES (1, 'ann@example.com', 'Ann', '1 Road', true, '{\"lang\": \"de\"}', 2.5),"
+        "(2, 'bob@example.com', 'Bob', '2 Street', false, NULL, NULL),"
+        "(3, 'o\"b\\{,}@example.com', 'Odd', NULL, NULL, NULL, NULL)");
+    Exec(
+        "INSERT INTO applications (id, user_id, title, embedding) VALUES "
+        "(10, 1, 'first', '{0.5,-1.25,3}'), (11, 1, 'second', NULL), (20, 2, 'bob''s', '{1,2,3}')");
   }
 
   void Exec(const std::string& sql) { db_.Exec(sql); }
@@ -43,7 +47,10 @@ class Db {
   const std::string& schema() const { return db_.name(); }
 
   json Config(json collections) const {
-    return {{"name", "app"}, {"type", "postgres"}, {"dsn_env", "LETHE_PG_DSN"}, {"schema", schema()},
+    return {{"name", "app"},
+            {"type", "postgres"},
+            {"dsn_env", "LETHE_PG_DSN"},
+            {"schema", schema()},
             {"collections", std::move(collections)}};
   }
   json DefaultCollections() const {
@@ -249,7 +256,8 @@ TEST_CASE("postgres: an integer identity out of the column's range matches nothi
 
 TEST_CASE("postgres: Find streams and stops when the sink says so", "[postgres]") {
   Db db;
-  db.Exec("INSERT INTO " + db.schema() + ".applications (id, user_id, title) "
+  db.Exec("INSERT INTO " + db.schema() +
+          ".applications (id, user_id, title) "
           "SELECT g, 7, 'row ' || g FROM generate_series(1000, 6999) g");
   auto conn = MakeConnected(db.Config(db.DefaultCollections()));
   const auto& spec = Spec(*conn, "applications");
@@ -263,9 +271,8 @@ TEST_CASE("postgres: Find streams and stops when the sink says so", "[postgres]"
   CHECK(n == 6000);
 
   n = 0;
-  s = conn->Find(spec, {{"user_id", {"7"}}}, [&](const Item&) {
-    return ++n == 10 ? Status::Io("export disk full") : Status::Ok();
-  });
+  s = conn->Find(spec, {{"user_id", {"7"}}},
+                 [&](const Item&) { return ++n == 10 ? Status::Io("export disk full") : Status::Ok(); });
   CHECK(s.message() == "export disk full");
   CHECK(n == 10);
 
@@ -327,8 +334,7 @@ TEST_CASE("postgres: erase masks with null, redact and a keyed hash", "[postgres
   std::string hashed = lethe::exec::MaskHash("test-hash-key", "ann@example.com");
   CHECK(db.Scalar("SELECT email FROM " + s + ".users WHERE id = 1") == hashed);
   // Another subject is untouched.
-  CHECK(db.Scalar("SELECT email || name || address FROM " + s + ".users WHERE id = 2") ==
-        "bob@example.comBob2 Street");
+  CHECK(db.Scalar("SELECT email || name || address FROM " + s + ".users WHERE id = 2") == "bob@example.comBob2 Street");
 
   // Again: the hash is not hashed a second time.
   n = conn->Erase(users, {}, {"1"}, mask);
@@ -354,7 +360,8 @@ TEST_CASE("postgres: update sets columns on the given rows", "[postgres]") {
 TEST_CASE("postgres: rows without a key are erased by the subject's match", "[postgres]") {
   Db db;
   db.Exec("CREATE TABLE " + db.schema() + ".events (id integer, email text, name text, note text)");
-  db.Exec("INSERT INTO " + db.schema() + ".events VALUES (NULL, 'ann@example.com', 'Ann', 'a'), "
+  db.Exec("INSERT INTO " + db.schema() +
+          ".events VALUES (NULL, 'ann@example.com', 'Ann', 'a'), "
           "(NULL, 'ann@example.com', 'Ann', 'b'), (5, 'bob@example.com', 'Bob', 'c')");
   json cols = db.DefaultCollections();
   cols.push_back({{"name", "events"}, {"primary_key", "id"}, {"identity", {{"email", "email"}}}, {"erase", "delete"}});
@@ -398,7 +405,8 @@ TEST_CASE("postgres: rows without a key are erased by the subject's match", "[po
 
 TEST_CASE("postgres: erase works through many batches", "[postgres]") {
   Db db;
-  db.Exec("INSERT INTO " + db.schema() + ".applications (id, user_id, title) "
+  db.Exec("INSERT INTO " + db.schema() +
+          ".applications (id, user_id, title) "
           "SELECT g, 7, 'row ' || g FROM generate_series(1000, 3499) g");
   auto conn = MakeConnected(db.Config(db.DefaultCollections()));
   std::vector<std::string> keys;
@@ -434,12 +442,15 @@ TEST_CASE("postgres: a call from inside Find's callback is served on a connectio
 TEST_CASE("postgres: arrays and special numbers export as JSON", "[postgres]") {
   Db db;
   std::string s = db.schema();
-  db.Exec("CREATE TABLE " + s + ".profiles (id int PRIMARY KEY, user_id int, tags text[], flags boolean[], "
+  db.Exec("CREATE TABLE " + s +
+          ".profiles (id int PRIMARY KEY, user_id int, tags text[], flags boolean[], "
           "vec float8[], ratio numeric, big bigint, day date, ref uuid)");
-  db.Exec("INSERT INTO " + s + ".profiles VALUES (1, 1, '{\"a b\",\"c\\\"d\",NULL,plain}', '{t,f}', "
+  db.Exec("INSERT INTO " + s +
+          ".profiles VALUES (1, 1, '{\"a b\",\"c\\\"d\",NULL,plain}', '{t,f}', "
           "'{1e-05,-2.5,0}', 'NaN', 9007199254740993, '2026-03-04', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')");
   json cols = db.DefaultCollections();
-  cols.push_back({{"name", "profiles"}, {"primary_key", "id"}, {"references", {{"user_id", "users.id"}, {"ref", "users.email"}}}});
+  cols.push_back(
+      {{"name", "profiles"}, {"primary_key", "id"}, {"references", {{"user_id", "users.id"}, {"ref", "users.email"}}}});
   auto conn = MakeConnected(db.Config(cols));
   auto rows = FindAll(*conn, "profiles", {{"user_id", {"1"}}});
   REQUIRE(rows.size() == 1);

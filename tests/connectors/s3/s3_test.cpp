@@ -173,9 +173,8 @@ TEST_CASE("s3: Find follows continuation tokens", "[s3]") {
 
   // A sink error stops the listing and is returned.
   calls = 0;
-  s = conn->Find(conn->collections()[0], {{"prefix", {"7/"}}}, [&](const Item&) {
-    return ++calls == 3 ? Status::Io("enough") : Status::Ok();
-  });
+  s = conn->Find(conn->collections()[0], {{"prefix", {"7/"}}},
+                 [&](const Item&) { return ++calls == 3 ? Status::Io("enough") : Status::Ok(); });
   CHECK(s.message() == "enough");
   CHECK(calls == 3);
 }
@@ -197,10 +196,12 @@ TEST_CASE("s3: ReadObject streams content exactly", "[s3]") {
   CHECK(chunks > 1);  // streamed, not buffered whole
 
   got.clear();
-  REQUIRE(conn->ReadObject(conn->collections()[0], items[1], [&](std::string_view c) {
-    got.append(c);
-    return Status::Ok();
-  }).ok());
+  REQUIRE(conn->ReadObject(conn->collections()[0], items[1],
+                           [&](std::string_view c) {
+                             got.append(c);
+                             return Status::Ok();
+                           })
+              .ok());
   CHECK(got == "photo");
 
   // A sink error stops the transfer and comes back unchanged.
@@ -224,7 +225,8 @@ TEST_CASE("s3: traversal and control characters are refused", "[s3]") {
   auto conn = MakeConnected(b.Config());
   const auto& spec = conn->collections()[0];
   auto ok = [](const Item&) { return Status::Ok(); };
-  for (const std::string& bad : std::vector<std::string>{"../", "42/../43/", "/42/", "42//", "4\n2/", std::string("42\0/", 4), "42\\..\\"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"../", "42/../43/", "/42/", "42//", "4\n2/", std::string("42\0/", 4), "42\\..\\"}) {
     INFO(bad);
     CHECK(conn->Find(spec, {{"prefix", {bad}}}, ok).code() == lethe::Code::kInvalid);
   }
@@ -234,8 +236,7 @@ TEST_CASE("s3: traversal and control characters are refused", "[s3]") {
     INFO(bad);
     Item item;
     item.key = bad;
-    CHECK(conn->ReadObject(spec, item, [](std::string_view) { return Status::Ok(); }).code() ==
-          lethe::Code::kInvalid);
+    CHECK(conn->ReadObject(spec, item, [](std::string_view) { return Status::Ok(); }).code() == lethe::Code::kInvalid);
     EraseAction del;
     CHECK(conn->Erase(spec, {{"prefix", {"42/"}}}, {bad}, del).status().code() == lethe::Code::kInvalid);
   }
@@ -296,5 +297,6 @@ TEST_CASE("s3: XML listing parser", "[s3]") {
   CHECK(page->truncated);
   CHECK(page->next_token == "tok+/=");
   CHECK_FALSE(lethe::s3::ParseListObjectsV2("<Error><Code>NoSuchBucket</Code></Error>").ok());
-  CHECK_FALSE(lethe::s3::ParseListObjectsV2("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").ok());
+  CHECK_FALSE(
+      lethe::s3::ParseListObjectsV2("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").ok());
 }

@@ -17,8 +17,7 @@ namespace {
 const SigV4Credentials kSuite{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1", "service"};
 const char* kSuiteDate = "20150830T123600Z";
 const char* kEmpty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-const char* kSuiteCredential =
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
+const char* kSuiteCredential = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
 
 SigV4Request SuiteGet(std::string path) {
   SigV4Request r;
@@ -34,8 +33,7 @@ SigV4Request SuiteGet(std::string path) {
 TEST_CASE("sigv4: suite get-vanilla", "[sigv4]") {
   auto sig = SignV4(SuiteGet("/"), kSuite, kSuiteDate);
   CHECK(sig.canonical_request ==
-        "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" +
-            std::string(kEmpty));
+        "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" + std::string(kEmpty));
   CHECK(sig.string_to_sign ==
         "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
         "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
@@ -49,8 +47,7 @@ TEST_CASE("sigv4: suite get-vanilla-query-order-key-case sorts the query", "[sig
   SigV4Request r = SuiteGet("/");
   r.query = {{"Param2", "value2"}, {"Param1", "value1"}};
   auto sig = SignV4(r, kSuite, kSuiteDate);
-  CHECK(sig.canonical_request.substr(0, sig.canonical_request.find("\nhost")) ==
-        "GET\n/\nParam1=value1&Param2=value2");
+  CHECK(sig.canonical_request.substr(0, sig.canonical_request.find("\nhost")) == "GET\n/\nParam1=value1&Param2=value2");
   CHECK(sig.string_to_sign.substr(sig.string_to_sign.rfind('\n') + 1) ==
         "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0");
   CHECK(sig.signature == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
@@ -116,9 +113,8 @@ TEST_CASE("sigv4: S3 guide ListObjects with an unsorted query", "[sigv4]") {
   r.method = "GET";
   r.path = "/";
   r.query = {{"prefix", "J"}, {"max-keys", "2"}};
-  r.headers = {{"Host", "examplebucket.s3.amazonaws.com"},
-               {"x-amz-content-sha256", kEmpty},
-               {"x-amz-date", "20130524T000000Z"}};
+  r.headers = {
+      {"Host", "examplebucket.s3.amazonaws.com"}, {"x-amz-content-sha256", kEmpty}, {"x-amz-date", "20130524T000000Z"}};
   r.payload_sha256 = kEmpty;
   auto sig = SignV4(r, creds, "20130524T000000Z");
   CHECK(sig.signature == "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");

@@ -13,8 +13,8 @@ class SqliteWorld : public lethe::contract::TableWorld {
   SqliteWorld() {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir_ / "app.db").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "CREATE TABLE items (id TEXT PRIMARY KEY, owner TEXT, body TEXT, created TEXT)",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE items (id TEXT PRIMARY KEY, owner TEXT, body TEXT, created TEXT)", nullptr,
+                         nullptr, nullptr) == SQLITE_OK);
     for (const auto& r : Rows()) {
       sqlite3_stmt* s = nullptr;
       REQUIRE(sqlite3_prepare_v2(db, "INSERT INTO items VALUES (?, ?, ?, ?)", -1, &s, nullptr) == SQLITE_OK);

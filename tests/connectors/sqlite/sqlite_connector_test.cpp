@@ -165,8 +165,8 @@ TEST_CASE("sqlite connector: an integer-looking identity out of int64 range matc
   // escaped the worker and wedged the queue (issue 8, item 6).
   TempDir dir;
   Exec(dir.path() / "app.db", std::string(kSchema) +
-                                "CREATE TABLE loose (id, user_ref, note);"
-                                "INSERT INTO loose VALUES (1, '9999999999999999999', 'text'), (2, 1, 'int');");
+                                  "CREATE TABLE loose (id, user_ref, note);"
+                                  "INSERT INTO loose VALUES (1, '9999999999999999999', 'text'), (2, 1, 'int');");
   auto cfg = ConfigFor(dir.path());
   cfg["collections"].push_back({{"name", "loose"}, {"primary_key", "id"}, {"references", {{"user_ref", "users.id"}}}});
   auto conn = Make(cfg, dir.path());
@@ -248,8 +248,9 @@ TEST_CASE("sqlite connector erases: delete, mask, keep") {
     CHECK(Count(db, "SELECT restricted FROM users WHERE id = 2") == 0);
   }
   SECTION("many keys in one erase") {
-    Exec(db, "WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i+1 FROM n WHERE i < 3499) "
-             "INSERT INTO orders SELECT i, 1, 1.0, 'x' FROM n;");
+    Exec(db,
+         "WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i+1 FROM n WHERE i < 3499) "
+         "INSERT INTO orders SELECT i, 1, 1.0, 'x' FROM n;");
     std::vector<std::string> keys;
     for (int i = 1000; i < 3500; ++i) keys.push_back(std::to_string(i));
     auto r = conn->Erase(Coll(*conn, "orders"), {}, keys, {});
@@ -354,16 +355,17 @@ TEST_CASE("sqlite connector: sqlite-vec vec0 tables are collections") {
   // a skipped vector-store test would hide a broken vector connector.
   const char* env_vec = std::getenv("LETHE_SQLITE_VEC");
   const char* src = std::getenv("LETHE_SOURCE_DIR");
-  fs::path vec = env_vec ? fs::path(env_vec)
-                         : fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
+  fs::path vec = env_vec
+                     ? fs::path(env_vec)
+                     : fs::path(src ? src : "/work/main") / "tests/services/node_modules/sqlite-vec-linux-x64/vec0.so";
   REQUIRE(fs::exists(vec));
   TempDir dir;
   fs::path db = dir.path() / "app.db";
   Exec(db, kSchema);
   auto cfg = ConfigFor(dir.path());
   cfg["extensions"] = {vec.string().substr(0, vec.string().size() - 3)};  // sqlite finds ".so" itself
-  cfg["collections"].push_back({{"name", "cv_chunks"}, {"references", {{"user_id", "users.id"}}},
-                                {"portable", true}, {"erase", "delete"}});
+  cfg["collections"].push_back(
+      {{"name", "cv_chunks"}, {"references", {{"user_id", "users.id"}}}, {"portable", true}, {"erase", "delete"}});
   // Create the vec0 table through a connection that has the extension.
   {
     sqlite3* h = nullptr;
