@@ -85,15 +85,6 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
-Status StringList(const json& v, const std::string& pointer, std::vector<std::string>* out) {
-  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string()) return Status::Invalid("must be a string", pointer + "/" + std::to_string(i));
-    out->push_back(v[i].get<std::string>());
-  }
-  return Status::Ok();
-}
-
 Result<CollectionSpec> ParseCollection(const json& j, const std::string& connector, const std::string& pointer) {
   if (!j.is_object()) return Status::Invalid("a collection must be an object", pointer);
   CollectionSpec c;
@@ -124,21 +115,10 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
         c.links.push_back({field, t, lp});
       }
       has_where = true;
-    } else if (k == "categories") {
-      LETHE_RETURN_IF_ERROR(StringList(v, p, &c.categories));
-    } else if (k == "purpose") {
-      if (!v.is_string()) return Status::Invalid("must be a string", p);
-      c.purpose = v.get<std::string>();
-    } else if (k == "portable") {
-      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
-      c.portable = v.get<bool>();
+    } else if (Status st; ParseDescriptiveKey(k, v, p, &c, &st)) {
+      LETHE_RETURN_IF_ERROR(st);
     } else if (k == "erase") {
-      if (v == "delete")
-        c.erase.kind = EraseAction::Kind::kDelete;
-      else if (v == "keep")
-        c.erase.kind = EraseAction::Kind::kKeep;
-      else
-        return Status::Invalid("must be \"delete\" or \"keep\" (vector entries cannot be masked)", p);
+      LETHE_RETURN_IF_ERROR(ParseDeleteOrKeep(v, p, "vector entries", &c.erase));
     } else if (k == "retain") {
       Retention r;
       LETHE_RETURN_IF_ERROR(ParseRetention(
@@ -149,7 +129,7 @@ Result<CollectionSpec> ParseCollection(const json& j, const std::string& connect
           &r));
       c.retain = std::move(r);
     } else if (k == "omit") {
-      LETHE_RETURN_IF_ERROR(StringList(v, p, &c.omit));
+      LETHE_RETURN_IF_ERROR(ParseStringList(v, p, &c.omit));
       static const std::set<std::string> parts = {"embeddings", "embedding", "documents",
                                                   "document",   "metadatas", "metadata"};
       for (size_t i = 0; i < c.omit.size(); ++i) {

@@ -51,18 +51,6 @@ bool HasPlaceholder(const std::string& t) {
   return open != std::string::npos && t.find('}', open) != std::string::npos;
 }
 
-Status StringList(const nlohmann::json& v, const std::string& pointer, bool non_empty, std::vector<std::string>* out) {
-  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
-  if (non_empty && v.empty()) return Status::Invalid("must not be empty", pointer);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string() || v[i].get<std::string>().empty()) {
-      return Status::Invalid("must be a non-empty string", pointer + "/" + std::to_string(i));
-    }
-    out->push_back(v[i].get<std::string>());
-  }
-  return Status::Ok();
-}
-
 // Escapes glob(3) metacharacters so a base directory is taken literally.
 std::string GlobEscape(const std::string& s) {
   std::string out;
@@ -330,7 +318,7 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
     // A glob, or a list of globs (an addition to the contract's single string).
     patterns.push_back(files->get<std::string>());
   } else {
-    LETHE_RETURN_IF_ERROR(StringList(*files, r.Pointer("files"), true, &patterns));
+    LETHE_RETURN_IF_ERROR(ParseStringList(*files, r.Pointer("files"), &patterns, true));
   }
   for (const auto& pat : patterns) {
     if (pat.empty() || pat.find('\0') != std::string::npos) {
@@ -356,7 +344,7 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
       c.erase.kind = EraseAction::Kind::kKeep;
     } else if (v.is_object() && v.size() == 1 && v.contains("redact")) {
       c.erase.kind = EraseAction::Kind::kRedact;
-      LETHE_RETURN_IF_ERROR(StringList(v["redact"], r.Pointer("erase") + "/redact", true, &c.erase.redact));
+      LETHE_RETURN_IF_ERROR(ParseStringList(v["redact"], r.Pointer("erase") + "/redact", &c.erase.redact, true));
     } else {
       return Status::Invalid(
           "must be \"drop\", \"keep\" or {\"redact\": [field, ...]} (log lines cannot be "
@@ -365,7 +353,7 @@ Result<std::unique_ptr<Connector>> MakeJsonl(const nlohmann::json& config, const
     }
   }
   if (categories != nullptr)
-    LETHE_RETURN_IF_ERROR(StringList(*categories, r.Pointer("categories"), false, &c.categories));
+    LETHE_RETURN_IF_ERROR(ParseStringList(*categories, r.Pointer("categories"), &c.categories));
   if (purpose != nullptr) {
     if (!purpose->is_string()) return Status::Invalid("must be a string", r.Pointer("purpose"));
     c.purpose = purpose->get<std::string>();

@@ -101,6 +101,23 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
 using FieldCheck = std::function<Status(const std::string& field, const std::string& pointer)>;
 Status ParseRetention(const nlohmann::json& v, const std::string& pointer, const FieldCheck& from_ok, Retention* r);
 
+// An array of strings at `pointer` appended to *out. With `non_empty`, the
+// array and each string must be non-empty (file patterns, redacted fields).
+Status ParseStringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out,
+                       bool non_empty = false);
+
+// The keys every collection type shares and means the same by: "categories"
+// (strings), "purpose" (a string), "portable" (true/false). Returns true when
+// `key` is one of them (its value parsed into *c, or *st set to the error),
+// false for any other key, which the caller then handles.
+bool ParseDescriptiveKey(const std::string& key, const nlohmann::json& v, const std::string& pointer, CollectionSpec* c,
+                         Status* st);
+
+// "erase": "delete" | "keep", for types that cannot mask (`what` says which
+// items, e.g. "objects", in the refusal).
+Status ParseDeleteOrKeep(const nlohmann::json& v, const std::string& pointer, const std::string& what,
+                         EraseAction* erase);
+
 // [A-Za-z0-9_-]{1,128}: connector and collection names become file names in
 // exports (data/<connector>/<collection>.json), so they are kept plain. The
 // one definition is lethe/util/names.h.

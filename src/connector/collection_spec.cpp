@@ -180,14 +180,8 @@ Result<CollectionSpec> ParseTableCollection(const nlohmann::json& j, const std::
         link.pointer = lp;
         c.links.push_back(std::move(link));
       }
-    } else if (k == "categories") {
-      LETHE_RETURN_IF_ERROR(StringList(v, p, false, &c.categories));
-    } else if (k == "purpose") {
-      if (!v.is_string()) return Status::Invalid("must be a string", p);
-      c.purpose = v.get<std::string>();
-    } else if (k == "portable") {
-      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
-      c.portable = v.get<bool>();
+    } else if (Status st; ParseDescriptiveKey(k, v, p, &c, &st)) {
+      LETHE_RETURN_IF_ERROR(st);
     } else if (k == "erase") {
       LETHE_RETURN_IF_ERROR(ParseErase(v, p, &c.erase));
     } else if (k == "retain") {

@@ -153,4 +153,45 @@ Status ConnectorConfigReader::Finish() {
   return Status::Ok();
 }
 
+Status ParseStringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out,
+                       bool non_empty) {
+  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
+  if (non_empty && v.empty()) return Status::Invalid("must not be empty", pointer);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string()) return Status::Invalid("must be a string", pointer + "/" + std::to_string(i));
+    if (non_empty && v[i].get<std::string>().empty())
+      return Status::Invalid("must be a non-empty string", pointer + "/" + std::to_string(i));
+    out->push_back(v[i].get<std::string>());
+  }
+  return Status::Ok();
+}
+
+bool ParseDescriptiveKey(const std::string& key, const nlohmann::json& v, const std::string& pointer, CollectionSpec* c,
+                         Status* st) {
+  if (key == "categories") {
+    *st = ParseStringList(v, pointer, &c->categories);
+  } else if (key == "purpose") {
+    *st = v.is_string() ? Status::Ok() : Status::Invalid("must be a string", pointer);
+    if (st->ok()) c->purpose = v.get<std::string>();
+  } else if (key == "portable") {
+    *st = v.is_boolean() ? Status::Ok() : Status::Invalid("must be true or false", pointer);
+    if (st->ok()) c->portable = v.get<bool>();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+Status ParseDeleteOrKeep(const nlohmann::json& v, const std::string& pointer, const std::string& what,
+                         EraseAction* erase) {
+  if (v == "delete") {
+    erase->kind = EraseAction::Kind::kDelete;
+  } else if (v == "keep") {
+    erase->kind = EraseAction::Kind::kKeep;
+  } else {
+    return Status::Invalid("must be \"delete\" or \"keep\" (" + what + " cannot be masked)", pointer);
+  }
+  return Status::Ok();
+}
+
 }  // namespace lethe

@@ -10,15 +10,6 @@
 namespace lethe {
 namespace {
 
-Status StringList(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>* out) {
-  if (!v.is_array()) return Status::Invalid("must be an array of strings", pointer);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string()) return Status::Invalid("must be a string", pointer + "/" + std::to_string(i));
-    out->push_back(v[i].get<std::string>());
-  }
-  return Status::Ok();
-}
-
 // A prefix template: at least one placeholder, not last (so "{x}" cannot also
 // match "{x}0..."), and literal parts that already form a safe key prefix.
 Status CheckPrefixTemplate(const std::string& t, const std::string& pointer, const ObjectKeyCheck& check) {
@@ -77,21 +68,10 @@ Result<CollectionSpec> ParseObjectCollection(const nlohmann::json& j, const std:
       LETHE_RETURN_IF_ERROR(CheckPrefixTemplate(v.get<std::string>(), p, check));
       c.links.push_back({"prefix", v.get<std::string>(), p});
       has_prefix = true;
-    } else if (k == "categories") {
-      LETHE_RETURN_IF_ERROR(StringList(v, p, &c.categories));
-    } else if (k == "purpose") {
-      if (!v.is_string()) return Status::Invalid("must be a string", p);
-      c.purpose = v.get<std::string>();
-    } else if (k == "portable") {
-      if (!v.is_boolean()) return Status::Invalid("must be true or false", p);
-      c.portable = v.get<bool>();
+    } else if (Status st; ParseDescriptiveKey(k, v, p, &c, &st)) {
+      LETHE_RETURN_IF_ERROR(st);
     } else if (k == "erase") {
-      if (v == "delete")
-        c.erase.kind = EraseAction::Kind::kDelete;
-      else if (v == "keep")
-        c.erase.kind = EraseAction::Kind::kKeep;
-      else
-        return Status::Invalid("must be \"delete\" or \"keep\" (objects cannot be masked)", p);
+      LETHE_RETURN_IF_ERROR(ParseDeleteOrKeep(v, p, "objects", &c.erase));
     } else if (k == "retain") {
       Retention r;
       // Objects carry "key", "size" and "modified"; only the last is a date.
